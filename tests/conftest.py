@@ -1,0 +1,18 @@
+"""Test-suite wide settings: hypothesis profiles and an offscreen Qt platform."""
+
+from __future__ import annotations
+
+import os
+
+from hypothesis import HealthCheck, settings
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+# "ci" is the default budget; `HYPOTHESIS_PROFILE=fuzz` runs the full one (see benchmarks/fuzz).
+settings.register_profile(
+    "ci", max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile(
+    "fuzz", max_examples=20_000, deadline=None, suppress_health_check=list(HealthCheck)
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
