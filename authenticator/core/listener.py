@@ -1,0 +1,78 @@
+"""How the core tells its front ends what happened: one typed listener Protocol, fanned out.
+
+Long-lived work (the broker poller, the local agent) runs on its own threads; it reports through
+this Protocol. ``gui/bridge.py`` implements it and re-emits each call as a Qt signal; the command
+line implements it to print. Listener calls arrive on whatever thread did the work.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Protocol
+
+from authenticator.core.model import AccessRequest, ConnectionState, Outcome
+
+__all__ = ["CoreListener", "ListenerHub"]
+
+log = logging.getLogger(__name__)
+
+
+class CoreListener(Protocol):
+    def request_added(self, request: AccessRequest) -> None: ...
+
+    def request_removed(self, request: AccessRequest, outcome: Outcome, message: str) -> None: ...
+
+    def connection_changed(self, state: ConnectionState) -> None: ...
+
+    def lock_changed(self, locked: bool) -> None: ...
+
+    def hems_changed(self) -> None: ...
+
+    def journal_changed(self) -> None: ...
+
+
+class ListenerHub:
+    """Fans every call out to the registered listeners; one failing listener never stops others."""
+
+    def __init__(self) -> None:
+        self._listeners: list[CoreListener] = []
+        self._lock = threading.Lock()
+
+    def add(self, listener: CoreListener) -> None:
+        with self._lock:
+            self._listeners.append(listener)
+
+    def remove(self, listener: CoreListener) -> None:
+        with self._lock:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+    def _each(self) -> list[CoreListener]:
+        with self._lock:
+            return list(self._listeners)
+
+    def _call(self, name: str, *args: object) -> None:
+        for listener in self._each():
+            try:
+                getattr(listener, name)(*args)
+            except Exception:  # a front end's bug must not break the core's loop
+                log.exception("listener %s.%s failed", type(listener).__name__, name)
+
+    def request_added(self, request: AccessRequest) -> None:
+        self._call("request_added", request)
+
+    def request_removed(self, request: AccessRequest, outcome: Outcome, message: str) -> None:
+        self._call("request_removed", request, outcome, message)
+
+    def connection_changed(self, state: ConnectionState) -> None:
+        self._call("connection_changed", state)
+
+    def lock_changed(self, locked: bool) -> None:
+        self._call("lock_changed", locked)
+
+    def hems_changed(self) -> None:
+        self._call("hems_changed")
+
+    def journal_changed(self) -> None:
+        self._call("journal_changed")

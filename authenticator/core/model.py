@@ -1,0 +1,251 @@
+"""What the core shows and hands out: access requests, HEMs, pairing previews, outcomes.
+
+One :class:`AccessRequest` model for every source (broker event, local program, pasted link), so
+the GUI, the CLI and the agent all show and answer requests the same way.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Literal
+
+from authenticator.net.tls import CertificateInfo
+from authenticator.protocol.access import IpInfo
+from authenticator.protocol.pairing import PairingRequest, QrPayload
+from authenticator.protocol.periods import Period
+from authenticator.protocol.scopes import ScopeInfo, grant_text
+from authenticator.store.records import PairingRecord
+
+__all__ = [
+    "AccessRequest",
+    "ConnectionState",
+    "DirectPreview",
+    "Grant",
+    "HemView",
+    "Outcome",
+    "PairingPreview",
+    "Program",
+    "Source",
+]
+
+Source = Literal["broker", "local", "link"]
+
+
+class Outcome(enum.StrEnum):
+    """How a request left the inbox (journal ``outcome`` and the agent's refusal codes)."""
+
+    APPROVED = "approved"
+    DENIED = "denied"
+    REPORTED = "reported"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+    HANDLED_ELSEWHERE = "handled_elsewhere"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+    LOCKED = "locked"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class Program:
+    """The local program that asked (from the socket's peer credentials where the OS gives them)."""
+
+    name: str
+    pid: int | None = None
+    path: str | None = None
+    uid: int | None = None
+    user: str | None = None
+
+    def describe(self) -> str:
+        """``backup.sh (pid 4242)``."""
+        return f"{self.name} (pid {self.pid})" if self.pid is not None else self.name
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "pid": self.pid,
+            "path": self.path,
+            "uid": self.uid,
+            "user": self.user,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class AccessRequest:
+    """A pending request to approve or deny.
+
+    ``id`` is what people type (``authenticator approve ID``): the broker's event id, or ``L…``
+    for a local program's request and ``P…`` for a pasted one. ``scope`` is the decrypted scope
+    whose tag was verified; ``info`` says it in plain words. ``location`` (broker) and
+    ``program`` + ``reason`` (local) describe who asks; ``reason``/``note`` are the requester's
+    own words: shown, never trusted.
+    """
+
+    id: str
+    hem: str
+    hem_hostname: str
+    source: Source
+    scope: str
+    info: ScopeInfo
+    created: int
+    expires_at: int
+    location: IpInfo = field(default_factory=IpInfo)
+    program: Program | None = None
+    reason: str | None = None
+    default_period: Period = Period.MIN15
+    default_write: bool = False
+
+    @property
+    def write_possible(self) -> bool:
+        return self.info.write_possible
+
+    @property
+    def title(self) -> str:
+        return self.info.title
+
+    @property
+    def requester(self) -> str:
+        """Who asks, in a few words."""
+        if self.program is not None:
+            return self.program.describe()
+        if self.source == "link":
+            return "A pasted request"
+        where = self.location.describe()
+        return f"Someone at {where}" if where else "Someone"
+
+    @property
+    def text(self) -> str:
+        """The plain-words sentence: ``Someone at Warsaw, PL · 203.0.113.7 wants to …``."""
+        return self.info.text(hem=self.hem, who=self.requester)
+
+    def grant_text(self, period: Period, write: bool) -> str:
+        return grant_text(self.info, period, write=write)
+
+    def seconds_left(self, now: int) -> int:
+        return max(0, self.expires_at - now)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "hem": self.hem,
+            "source": self.source,
+            "scope": self.scope,
+            "title": self.title,
+            "text": self.text,
+            "requester": self.requester,
+            "location": self.location.to_json() if self.source == "broker" else None,
+            "program": self.program.to_json() if self.program else None,
+            "reason": self.reason,
+            "created": self.created,
+            "expires_at": self.expires_at,
+            "write_possible": self.write_possible,
+            "write_requested": self.info.write_requested,
+            "known": self.info.known,
+            "details": [list(d) for d in self.info.details],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """What an approval produced. ``token`` only for local and pasted requests."""
+
+    request_id: str
+    scope: str
+    period: Period
+    write: bool
+    exp: int
+    token: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class HemView:
+    """A paired HEM as the lists show it (no key material)."""
+
+    name: str
+    label: str
+    hostname: str
+    user: str
+    email: str
+    source: Literal["broker", "direct"]
+    paired_at: int
+    last_used: int | None
+    broker_url: str | None
+    hem_url: str | None
+    cert_sha256: str | None
+    muted_until: int | None
+
+    @classmethod
+    def of(cls, rec: PairingRecord) -> HemView:
+        return cls(
+            name=rec.name,
+            label=rec.label,
+            hostname=rec.hostname,
+            user=rec.user,
+            email=rec.email,
+            source=rec.source,
+            paired_at=rec.paired_at,
+            last_used=rec.last_used,
+            broker_url=rec.broker_url,
+            hem_url=rec.hem_url,
+            cert_sha256=rec.cert_sha256,
+            muted_until=rec.muted_until,
+        )
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "label": self.label,
+            "hostname": self.hostname,
+            "user": self.user,
+            "email": self.email,
+            "source": self.source,
+            "paired_at": self.paired_at,
+            "last_used": self.last_used,
+            "broker": self.broker_url,
+            "url": self.hem_url,
+            "certificate_sha256": self.cert_sha256,
+            "muted_until": self.muted_until,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class PairingPreview:
+    """What the person sees before accepting a QR pairing; everything was checked already."""
+
+    qr: QrPayload
+    request: PairingRequest = field(repr=False)
+    location: IpInfo
+    broker_url: str
+    suggested_name: str
+    default_label: str
+
+    @property
+    def has_fingerprint(self) -> bool:
+        """False for a bare-link QR code: nothing ties the code to the request served."""
+        return self.qr.hash is not None
+
+
+@dataclass(frozen=True, slots=True)
+class DirectPreview:
+    """A HEM reached directly, before the passphrase: its address, certificate and firmware."""
+
+    url: str
+    certificate: CertificateInfo | None
+    trusted_by_system: bool
+    hostname: str
+    firmware: str
+
+    @property
+    def needs_pin(self) -> bool:
+        """An https HEM whose certificate no authority vouches for: pin it after confirmation."""
+        return self.certificate is not None and not self.trusted_by_system
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionState:
+    """How the broker poller is doing (the tray's "offline" state)."""
+
+    online: bool
+    message: str = ""
+    retry_in: float = 0.0
