@@ -1,1 +1,4 @@
-"""store package."""
+"""The local store: vault, keychain, journal, handled requests, settings and their files.
+
+See ``docs/storage.md`` for the file formats and the crash-safety reasoning.
+"""
