@@ -46,7 +46,10 @@ _FIELDS = (
     "paired_at",
     "last_used",
     "muted_until",
+    "cert_pem",
 )
+_OPTIONAL_FIELDS = {"cert_pem"}  # added after the first format: absent in older vaults
+_PEM_MAX = 16 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +80,7 @@ class PairingRecord:
     paired_at: int
     last_used: int | None = None
     muted_until: int | None = None
+    cert_pem: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         check_name(self.name)
@@ -110,6 +114,15 @@ class PairingRecord:
             _time(self.last_used, "last_used")
         if self.muted_until is not None:
             _time(self.muted_until, "muted_until")
+        if self.cert_pem is not None:
+            if (
+                not isinstance(self.cert_pem, str)
+                or len(self.cert_pem) > _PEM_MAX
+                or not self.cert_pem.lstrip().startswith("-----BEGIN CERTIFICATE-----")
+            ):
+                raise DecodeError("A pinned certificate must be one PEM certificate.")
+            if self.cert_sha256 is None:
+                raise DecodeError("A pinned certificate needs its fingerprint.")
 
     def replace(self, **changes: Any) -> PairingRecord:
         """A copy with ``changes`` applied (validated like a new record)."""
@@ -138,6 +151,7 @@ class PairingRecord:
             "paired_at": self.paired_at,
             "last_used": self.last_used,
             "muted_until": self.muted_until,
+            "cert_pem": self.cert_pem,
         }
 
     @classmethod
@@ -145,7 +159,7 @@ class PairingRecord:
         """Parse what ``to_json`` produced; anything else is a ``DecodeError``."""
         if not isinstance(obj, dict):
             raise DecodeError("A stored pairing is not a JSON object.")
-        if set(obj) != set(_FIELDS):
+        if not set(_FIELDS) - _OPTIONAL_FIELDS <= set(obj) <= set(_FIELDS):
             raise DecodeError("A stored pairing has missing or unknown fields.")
         source = obj["source"]
         if source not in ("broker", "direct"):
@@ -168,6 +182,7 @@ class PairingRecord:
             paired_at=_int(obj["paired_at"], "paired_at"),
             last_used=_opt_int(obj["last_used"], "last_used"),
             muted_until=_opt_int(obj["muted_until"], "muted_until"),
+            cert_pem=_opt_str(obj.get("cert_pem"), "cert_pem"),
         )
 
 

@@ -129,3 +129,37 @@ def test_from_json_only_ever_raises_decode_error(obj: dict[str, Any]) -> None:
         except DecodeError:
             continue
         assert PairingRecord.from_json(record.to_json()) == record
+
+
+PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+
+
+def test_pinned_certificate_round_trips_and_stays_out_of_repr() -> None:
+    rec = make_record(
+        source="direct",
+        broker_url=None,
+        hem_url="https://hem.local",
+        cert_sha256="ab" * 32,
+        cert_pem=PEM,
+    )
+    again = PairingRecord.from_json(rec.to_json())
+    assert again.cert_pem == PEM
+    assert "BEGIN CERTIFICATE" not in repr(again)
+
+
+def test_older_records_without_a_pinned_certificate_still_load() -> None:
+    obj = make_record().to_json()
+    del obj["cert_pem"]
+    assert PairingRecord.from_json(obj).cert_pem is None
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"cert_pem": "not a certificate", "cert_sha256": "ab" * 32}, "one PEM certificate"),
+        ({"cert_pem": PEM}, "needs its fingerprint"),
+    ],
+)
+def test_bad_pinned_certificates(changes: dict[str, Any], message: str) -> None:
+    with pytest.raises(DecodeError, match=message):
+        make_record(**changes)
