@@ -1,16 +1,41 @@
 """The ``authenticator`` command line: argument parsing and dispatch.
 
-The command names, options and exit codes here are a stable contract (users, scripts and our own
-end-to-end tests call them); see ``docs/cli.md``.
+The command names, options and exit codes are a stable contract (users, scripts and our own
+end-to-end tests call them); docs/cli.md describes them. Every error becomes one sentence on
+stderr and a documented exit code; nothing secret is printed.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from authenticator import __version__
+from authenticator.cli import exitcodes
+from authenticator.errors import AuthenticatorError
+
+__all__ = ["build_parser", "main"]
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _common(parser: argparse.ArgumentParser, *, top: bool = False) -> None:
+    """``--home`` and ``--json`` are accepted before or after the command."""
+    default = None if top else argparse.SUPPRESS
+    parser.add_argument(
+        "--home",
+        metavar="DIR",
+        default=default,
+        help="data and configuration directory (default: the platform's; env AUTHENTICATOR_HOME)",
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        default=False if top else argparse.SUPPRESS,
+        help="machine-readable output",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -20,14 +45,12 @@ def build_parser() -> argparse.ArgumentParser:
             "Encedo Desktop Authenticator: approve or deny access to your Encedo HEM with one "
             "click. With no command it starts the desktop app in the tray."
         ),
+        epilog="Exit codes: "
+        + "; ".join(f"{code} {text}" for code, text in exitcodes.TABLE.items())
+        + ".",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_argument(
-        "--home",
-        metavar="DIR",
-        help="data and configuration directory (default: the platform's; env AUTHENTICATOR_HOME)",
-    )
-    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    _common(parser, top=True)
     parser.add_argument(
         "--demo",
         action="store_true",
@@ -38,14 +61,127 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="print versions, paths and capabilities for a bug report (nothing secret)",
     )
-    parser.add_subparsers(dest="command", metavar="COMMAND")
+    parser.add_argument("--verbose", "-v", action="count", default=0, help=argparse.SUPPRESS)
+    parser.add_argument("links", nargs="*", metavar="LINK", help=argparse.SUPPRESS)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        _common(p)
+        return p
+
+    p = command("emulator", "run the built-in HEM + broker emulator alone")
+    p.add_argument("args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+
+    p = command("pair", "pair with a HEM: from its QR code, or directly with --direct")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("qr", nargs="?", metavar="QR_TEXT|LINK", help="the QR code's text or link")
+    src.add_argument("--image", metavar="FILE", help="read the QR code from a picture")
+    src.add_argument("--screen", action="store_true", help="read the QR code from the screen")
+    src.add_argument("--clipboard", action="store_true", help="read the QR code from the clipboard")
+    src.add_argument("--direct", metavar="HEM_URL", help="pair directly with a HEM you can reach")
+    p.add_argument("--name", help="what this app calls the HEM (default: its hostname)")
+    p.add_argument("--label", help='how this computer appears on the HEM (default "<host> (<OS>)")')
+    p.add_argument(
+        "--hem-passphrase-stdin",
+        action="store_true",
+        help="read the HEM passphrase (direct pairing) from standard input",
+    )
+    p.add_argument("--yes", "-y", action="store_true", help="accept without asking")
+
+    command("hems", "list the paired HEMs")
+
+    p = command("requests", "pending requests, in plain words")
+    p.add_argument(
+        "--wait",
+        type=float,
+        metavar="SECONDS",
+        default=0.0,
+        help="wait up to SECONDS for a request to arrive",
+    )
+
+    p = command("approve", "approve a pending request")
+    p.add_argument("id", metavar="ID")
+    p.add_argument("--for", dest="period", default="15m", metavar="15m|1h|8h|24h")
+    p.add_argument("--write", action="store_true", help="grant write access (drives only)")
+
+    p = command("deny", "deny a pending request")
+    p.add_argument("id", metavar="ID")
+    p.add_argument("--report", action="store_true", help="I didn't ask for this: report and mute")
+
+    p = command("token", "print a HEM bearer token after you approve (for scripts)")
+    p.add_argument("--scope", required=True)
+    p.add_argument("--hem", metavar="NAME")
+    p.add_argument("--for", dest="period", default="15m", metavar="15m|1h|8h|24h")
+    p.add_argument("--write", action="store_true")
+    p.add_argument("--reason", help="a few words shown with the request")
+
+    p = command("unpair", "unpair a HEM")
+    p.add_argument("name", metavar="NAME")
+    p.add_argument("--local-only", action="store_true", help="forget it on this computer only")
+    p.add_argument(
+        "--hem-passphrase-stdin",
+        action="store_true",
+        help="read the HEM passphrase from standard input to remove the key from the HEM too",
+    )
+
+    p = command("journal", "what happened, newest first")
+    p.add_argument("--verify", action="store_true", help="check the journal's chain")
+    p.add_argument("--limit", type=int, default=50, metavar="N")
+
+    command("lock", "lock the running app")
     return parser
 
 
+def _handlers() -> dict[str, Handler]:
+    from authenticator.cli.commands import hems, journal, misc, pair, requests, token
+
+    return {
+        "emulator": misc.emulator,
+        "pair": pair.run,
+        "hems": hems.list_hems,
+        "unpair": hems.unpair,
+        "requests": requests.list_requests,
+        "approve": requests.approve,
+        "deny": requests.deny,
+        "token": token.run,
+        "journal": journal.run,
+        "lock": misc.lock,
+    }
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
-    if args.command is None:
-        print(f"authenticator {__version__}: the desktop app is not built yet.", file=sys.stderr)
-        return 1
-    return 0
+    if args_list[:1] == ["emulator"]:  # the emulator parses its own options
+        from authenticator.cli.commands.misc import run_emulator
+
+        return run_emulator(args_list[1:])
+    try:
+        args = parser.parse_args(args_list)
+    except SystemExit as exc:
+        return int(exc.code or 0) if exc.code in (0, None) else exitcodes.USAGE
+    logging.basicConfig(
+        level=logging.DEBUG
+        if args.verbose > 1
+        else logging.INFO
+        if args.verbose
+        else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        if args.diagnostics:
+            from authenticator.cli.commands.misc import diagnostics
+
+            return diagnostics(args)
+        if args.command is None:
+            from authenticator.cli.commands.misc import start_app
+
+            return start_app(args)
+        return _handlers()[args.command](args)
+    except AuthenticatorError as exc:
+        print(f"authenticator: {exc}", file=sys.stderr)
+        return exitcodes.code_for(exc)
+    except KeyboardInterrupt:
+        print("authenticator: interrupted.", file=sys.stderr)
+        return exitcodes.DENIED

@@ -448,4 +448,4 @@ def _retryable(exc: AuthenticatorError) -> bool:
 
 
 def _pem(rec: PairingRecord) -> str | None:
-    return getattr(rec, "cert_pem", None)
+    return rec.cert_pem

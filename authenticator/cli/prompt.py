@@ -1,0 +1,76 @@
+"""Talking to the person at the terminal: passphrases (never echoed) and yes/no questions.
+
+Prompts go to the controlling terminal (``/dev/tty``) so that ``$(authenticator token …)`` still
+captures only the token on stdout.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+import os
+import sys
+from collections.abc import Iterator
+from typing import IO
+
+from authenticator.errors import UserCancelled
+
+__all__ = ["ask_passphrase", "ask_yes_no", "has_terminal", "say"]
+
+
+@contextlib.contextmanager
+def _tty() -> Iterator[tuple[IO[str], IO[str]]]:
+    if os.environ.get("AUTHENTICATOR_NO_TTY") == "1":
+        raise OSError("terminal disabled")
+    try:
+        stream = open("/dev/tty", "r+", encoding="utf-8")  # noqa: SIM115 - closed below
+    except OSError:
+        if sys.stdin.isatty() and sys.stderr.isatty():
+            yield sys.stdin, sys.stderr
+            return
+        raise
+    with stream:
+        yield stream, stream
+
+
+def has_terminal() -> bool:
+    try:
+        with _tty():
+            return True
+    except OSError:
+        return False
+
+
+def say(text: str) -> None:
+    """A line for the person (stderr, or the terminal), never on stdout."""
+    print(text, file=sys.stderr, flush=True)
+
+
+def ask_yes_no(question: str, *, default: bool = False) -> bool:
+    """``question [y/N]`` on the terminal; ``UserCancelled`` on Ctrl-C or end of input."""
+    suffix = " [Y/n] " if default else " [y/N] "
+    try:
+        with _tty() as (inp, out):
+            out.write(question + suffix)
+            out.flush()
+            answer = inp.readline()
+    except KeyboardInterrupt as exc:
+        raise UserCancelled() from exc
+    if not answer:
+        raise UserCancelled()
+    answer = answer.strip().lower()
+    return default if not answer else answer in {"y", "yes"}
+
+
+def ask_passphrase(prompt: str, *, confirm: bool = False) -> str:
+    """Read a passphrase without echo (twice when ``confirm``)."""
+    try:
+        with _tty() as (_inp, out):
+            first = getpass.getpass(prompt, stream=out)
+            if confirm:
+                again = getpass.getpass("Repeat it: ", stream=out)
+                if again != first:
+                    raise UserCancelled("The two passphrases differ; nothing was changed.")
+    except (KeyboardInterrupt, EOFError) as exc:
+        raise UserCancelled() from exc
+    return first
