@@ -1,0 +1,250 @@
+"""What the demo page's JSON endpoints do, without HTTP: a Manager for the emulator's first HEM.
+
+One :class:`~authenticator.emulator.requester.Requester` (built lazily, once the emulator
+listens, from ``emulator.urls``; rebuilt if those change) talks real HTTP to the emulator's own
+HEM, broker and check-in service. Pairings and access requests in progress are kept by id (the
+newest :data:`MAX_SESSIONS` of each). Every method blocks; the routes run them in a worker
+thread. Nothing here logs the passphrase or a token.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import secrets
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any, Protocol, TypeVar
+
+import qrcode
+import qrcode.constants
+
+from authenticator.emulator.requester import AccessSession, HemInfo, PairingSession, Requester
+from authenticator.emulator.urls import EmulatorUrls
+from authenticator.errors import DecodeError, NoSuchRequestError, StateError
+from authenticator.net.tls import fetch_certificate
+from authenticator.protocol.scopes import describe
+
+__all__ = ["DEFAULT_PASSPHRASE", "DEMO_WAIT", "MAX_SESSIONS", "DemoBackend", "EmulatorLike"]
+
+DEFAULT_PASSPHRASE = "demo"  # noqa: S105 - the emulator's documented demo passphrase
+DEMO_WAIT = 120
+"""Seconds an access request from the page waits for an answer before it is withdrawn."""
+MAX_SESSIONS = 50
+INFO_TTL = 30
+"""Seconds the HEM's identity and the demo key's id are reused before being asked again."""
+PGP_LABEL = "PGP main"
+_MAX_SCOPE = 1023
+
+_S = TypeVar("_S")
+
+
+class EmulatorLike(Protocol):
+    """What the demo needs of the running emulator (``server.py``'s ``Emulator``)."""
+
+    @property
+    def urls(self) -> EmulatorUrls | None: ...
+
+
+def _wall_clock() -> int:
+    return int(time.time())
+
+
+def qr_png_data_url(text: str) -> str:
+    """The QR code of ``text`` as a ``data:image/png;base64,…`` URL (black on white)."""
+    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=8, border=4)
+    code.add_data(text)
+    code.make(fit=True)
+    image = code.make_image(fill_color="black", back_color="white")
+    buf = io.BytesIO()
+    image.save(buf, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def short_eid(eid: str) -> str:
+    """``AbCdEf…wxyz=``: enough to recognise an EncedoID at a glance."""
+    return eid if len(eid) <= 16 else f"{eid[:8]}…{eid[-6:]}"
+
+
+class _Sessions(OrderedDict[str, _S]):
+    """Sessions by id, forgetting the oldest beyond :data:`MAX_SESSIONS`."""
+
+    def add(self, session: _S) -> str:
+        key = secrets.token_urlsafe(9)
+        self[key] = session
+        while len(self) > MAX_SESSIONS:
+            self.popitem(last=False)
+        return key
+
+
+class DemoBackend:
+    """The Manager behind the demo page."""
+
+    def __init__(
+        self, emulator: EmulatorLike, *, now: Callable[[], int] = _wall_clock, wait: int = DEMO_WAIT
+    ) -> None:
+        self._emulator = emulator
+        self._now = now
+        self._wait = wait
+        self._lock = threading.Lock()
+        self._requester: Requester | None = None
+        self._urls: EmulatorUrls | None = None
+        self._pairings: _Sessions[PairingSession] = _Sessions()
+        self._requests: _Sessions[AccessSession] = _Sessions()
+        self._info: tuple[HemInfo, str | None, int] | None = None
+
+    # ------------------------------------------------------------------ the requester
+
+    def requester(self) -> Requester:
+        """The requester for the emulator's current URLs (``StateError`` until it listens)."""
+        urls = self._emulator.urls
+        if urls is None:
+            raise StateError("The emulator is not listening yet; try again in a moment.")
+        with self._lock:
+            if self._requester is not None and self._urls == urls:
+                return self._requester
+            old = self._requester
+            passphrase = getattr(self._emulator, "passphrase", None)
+            pinned = None
+            if urls.cert_sha256:
+                cert = fetch_certificate(urls.hems[0])
+                if cert.sha256 != urls.cert_sha256.lower().replace(":", ""):
+                    raise StateError("The emulator's certificate changed; reload the page.")
+                pinned = cert.pem
+            self._requester = Requester(
+                urls.hems[0],
+                urls.broker,
+                backend_url=urls.backend,
+                passphrase=passphrase if isinstance(passphrase, str) else DEFAULT_PASSPHRASE,
+                pinned_cert=pinned,
+                now=self._now,
+            )
+            self._urls, self._info = urls, None
+        if old is not None:
+            old.close()
+        return self._requester
+
+    def close(self) -> None:
+        with self._lock:
+            if self._requester is not None:
+                self._requester.close()
+            self._requester = None
+
+    # ------------------------------------------------------------------ the HEM
+
+    def _identity(self, requester: Requester) -> tuple[HemInfo, str | None]:
+        """The HEM's identity and the "PGP main" key's id, cached for :data:`INFO_TTL` s."""
+        now = self._now()
+        with self._lock:
+            cached = self._info
+        if cached is not None and now < cached[2] + INFO_TTL:
+            return cached[0], cached[1]
+        requester.check_in_if_needed()
+        info = requester.hem_info(refresh=True)
+        kid = requester.find_key(PGP_LABEL)
+        with self._lock:
+            self._info = (info, kid, now)
+        return info, kid
+
+    def hem(self) -> dict[str, Any]:
+        """``GET /demo/api/hem``: who the HEM is, how many authenticators it has, the actions."""
+        requester = self.requester()
+        info, kid = self._identity(requester)
+        actions = [("manager", "Log in to the Manager", "system:config")]
+        if kid is not None:
+            actions.append(("pgp", f"Use key {PGP_LABEL}", f"keymgmt:use:{kid}"))
+        actions += [
+            ("disk", "Unlock drive 0 with write access", "storage:disk0:rw"),
+            ("list", "List keys", "keymgmt:list"),
+        ]
+        return {
+            **info.to_json(),
+            "eid_short": short_eid(info.eid),
+            "paired": requester.paired_count(),
+            "hem_url": requester.hem_url,
+            "broker_url": requester.broker.origin,
+            "actions": [
+                {"id": a, "label": label, "scope": scope, "title": describe(scope).title}
+                for a, label, scope in actions
+            ],
+        }
+
+    # ------------------------------------------------------------------ pairing
+
+    def start_pairing(self) -> dict[str, Any]:
+        """``POST /demo/api/pair``: a new pairing QR code."""
+        session = self.requester().start_pairing()
+        with self._lock:
+            key = self._pairings.add(session)
+        return {
+            "id": key,
+            "state": session.state,
+            "qr_text": session.qr_text,
+            "pair_link": session.pair_link,
+            "link": session.qr.link,
+            "qr_png": qr_png_data_url(session.qr_text),
+        }
+
+    def pairing(self, key: str) -> dict[str, Any]:
+        """``GET /demo/api/pair/<id>``: poll the pairing once."""
+        with self._lock:
+            session = self._pairings.get(key)
+        if session is None:
+            raise NoSuchRequestError("No such pairing on this page; start a new one.")
+        state = session.poll()
+        answer: dict[str, Any] = {"id": key, "state": state}
+        if state == "paired":
+            answer["kid"] = session.kid
+        return answer
+
+    # ------------------------------------------------------------------ access
+
+    def request(self, scope: object) -> dict[str, Any]:
+        """``POST /demo/api/request {scope}``: ask the paired authenticators through the broker."""
+        if not isinstance(scope, str) or not 0 < len(scope) <= _MAX_SCOPE:
+            raise DecodeError("Give the scope to ask for (1 to 1023 characters).")
+        if not scope.isprintable():
+            raise DecodeError("The scope must be printable text.")
+        session = self.requester().request_access(scope, wait=self._wait, note="Demo Manager page")
+        with self._lock:
+            key = self._requests.add(session)
+        return self._access(key, session)
+
+    def access(self, key: str) -> dict[str, Any]:
+        """``GET /demo/api/request/<id>``: poll the request once."""
+        session = self._session(key)
+        session.poll()
+        return self._access(key, session)
+
+    def cancel(self, key: str) -> dict[str, Any]:
+        """``POST /demo/api/request/<id>/cancel``: withdraw it if still pending."""
+        session = self._session(key)
+        session.cancel()
+        return self._access(key, session)
+
+    def _session(self, key: str) -> AccessSession:
+        with self._lock:
+            session = self._requests.get(key)
+        if session is None:
+            raise NoSuchRequestError("No such request on this page; ask again.")
+        return session
+
+    def _access(self, key: str, session: AccessSession) -> dict[str, Any]:
+        result = session.result
+        answer: dict[str, Any] = {
+            "id": key,
+            "event_id": session.event_id,
+            "scope": session.scope,
+            "title": describe(session.scope).title,
+            "state": result.state,
+            "remaining": session.remaining,
+            "wait": self._wait,
+        }
+        if result.state == "approved":
+            answer["token"] = result.token
+            answer["claims"] = dict(result.claims)
+        if result.error:
+            answer["error"] = result.error
+        return answer
