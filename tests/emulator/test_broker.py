@@ -421,6 +421,30 @@ def test_registrations_expire_and_unknown_ids_are_404(env: Env) -> None:
     assert env.broker.summary()["registrations"]["expired"] == 1
 
 
+def test_expire_registration_knob(env: Env) -> None:
+    hem = Hem()
+    epk = env.get("/notify/session").json()["epk"]
+    body = {"request": hem.pairing_request(epk), "eid": hem.eid, "epk": epk}
+    init = env.post("/notify/register/init", body).json()
+    rid, link = init["rid"], init["link"]
+    assert env.broker.expire_registration(rid) is True
+    assert env.broker.expire_registration(rid) is False
+    assert env.broker.expire_registration("nope") is False
+    assert env.get(f"/notify/register/check/{rid}").status_code == 404
+    assert env.http.get(link).status_code == 404
+    # a finalised pairing no longer expires
+    app = App()
+    epk = env.get("/notify/session").json()["epk"]
+    body = {"request": hem.pairing_request(epk), "eid": hem.eid, "epk": epk}
+    init = env.post("/notify/register/init", body).json()
+    rid, link = init["rid"], init["link"]
+    app.pid = env.http.post(link, json=app.answer(env, link)).json()["pid"]
+    reply = env.get(f"/notify/register/check/{rid}").json()["reply"]
+    env.post(f"/notify/register/finalise/{rid}", {"kid": "0" * 32, "code": hem.code(reply)})
+    assert env.broker.expire_registration(rid) is False
+    assert env.get(f"/notify/register/check/{rid}").status_code == 200
+
+
 def test_link_follows_the_host_the_requester_used(env: Env) -> None:
     hem = Hem()
     epk = env.get("/notify/session").json()["epk"]

@@ -210,8 +210,9 @@ class Broker:
     """The notify service. Thread-safe; every public method takes the one lock.
 
     Knobs for tests and the admin API: :meth:`cancel_event`, :meth:`expire_event`,
-    :meth:`set_location`, :meth:`reset`, :attr:`subscribers_delete_live_404`; read-outs:
-    :meth:`summary` and :attr:`calls` (answers per endpoint, e.g. ``"GET /notify/session"``).
+    :meth:`expire_registration`, :meth:`set_location`, :meth:`reset`,
+    :attr:`subscribers_delete_live_404`; read-outs: :meth:`summary` and :attr:`calls` (answers
+    per endpoint, e.g. ``"GET /notify/session"``).
     """
 
     def __init__(
@@ -279,6 +280,18 @@ class Broker:
             if event is None or event.forced_expired:
                 return False
             event.forced_expired = True
+            return True
+
+    def expire_registration(self, rid: str) -> bool:
+        """Make a pairing registration (and its link) expire now, unless it was finalised."""
+        with self._lock:
+            reg = self._registrations.get(rid)
+            if reg is None or self._registration_state(reg, self._clock()) in (
+                RegistrationState.FINALISED,
+                RegistrationState.EXPIRED,
+            ):
+                return False
+            reg.exp = self._clock() - 1
             return True
 
     def summary(self) -> dict[str, Any]:
