@@ -42,6 +42,7 @@ from authenticator.errors import DecodeError
 from authenticator.protocol.jsonutil import parse_object
 
 if TYPE_CHECKING:
+    from authenticator.emulator.broker.service import Broker
     from authenticator.emulator.server import Emulator
 
 __all__ = ["admin_routes"]
@@ -193,7 +194,7 @@ class _Admin:
         self.emu.backend.set_action(action)
         return {"action": action}
 
-    def _broker(self) -> Any:
+    def _broker(self) -> Broker:
         if self.emu.broker is None:
             raise _BadRequest("this emulator runs without a broker", 404)
         return self.emu.broker

@@ -184,18 +184,18 @@ class Emulator:
                 device.https = self._origin.startswith("https:")
 
     @property
-    def urls(self) -> EmulatorUrls:
-        """The addresses of everything served; ``StateError`` before the emulator listens."""
+    def urls(self) -> EmulatorUrls | None:
+        """The addresses of everything served; ``None`` until the emulator listens."""
         with self._lock:
             if self._origin is None:
-                raise StateError("The emulator is not listening yet.")
+                return None
             return EmulatorUrls.for_origin(self._origin, len(self.hems), self._cert_sha256)
 
     def summary(self) -> dict[str, Any]:
         """What ``GET /_emulator/`` shows."""
         with self._lock:
             hems = [device.summary() for device in self.hems]
-            urls = EmulatorUrls.for_origin(self._origin, len(hems)) if self._origin else None
+            urls = self.urls
         for hem in hems:
             hem["url"] = None if urls is None else urls.hems[hem["index"]]
         broker_summary = getattr(self.broker, "summary", None)
@@ -348,7 +348,11 @@ class RunningEmulator:
 
     @property
     def urls(self) -> EmulatorUrls:
-        return self.emulator.urls
+        """Where it listens (the port stays the same across :meth:`down` and :meth:`up`)."""
+        urls = self.emulator.urls
+        if urls is None:
+            raise StateError("The emulator is not listening.")
+        return urls
 
     @property
     def is_up(self) -> bool:
