@@ -64,8 +64,9 @@
       $("hem-email").textContent = hem.email || "—";
       $("hem-eid").textContent = hem.eid_short;
       $("hem-eid").title = hem.eid;
-      $("hem-paired").textContent = String(hem.paired);
+      $("hem-paired").textContent = hem.paired + " paired";
       $("hem-url").textContent = hem.hem_url;
+      $("broker-url").textContent = hem.broker_url + "/notify";
       show($("hem-error"), "");
       renderActions(hem.actions);
     } catch (e) {

@@ -14,6 +14,7 @@ import io
 import secrets
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
@@ -68,6 +69,12 @@ def short_eid(eid: str) -> str:
     return eid if len(eid) <= 16 else f"{eid[:8]}…{eid[-6:]}"
 
 
+def _close_all(owned: list[Requester]) -> None:
+    for requester in owned:
+        requester.close()
+    owned.clear()
+
+
 class _Sessions(OrderedDict[str, _S]):
     """Sessions by id, forgetting the oldest beyond :data:`MAX_SESSIONS`."""
 
@@ -91,6 +98,11 @@ class DemoBackend:
         self._lock = threading.Lock()
         self._requester: Requester | None = None
         self._urls: EmulatorUrls | None = None
+        # The requester keeps a pooled connection to the broker. The server has no shutdown hook
+        # for us, so close it when this backend goes (or the interpreter exits): never leave a
+        # socket for the garbage collector to find open.
+        self._owned: list[Requester] = []
+        self._finalizer = weakref.finalize(self, _close_all, self._owned)
         self._pairings: _Sessions[PairingSession] = _Sessions()
         self._requests: _Sessions[AccessSession] = _Sessions()
         self._info: tuple[HemInfo, str | None, int] | None = None
@@ -122,15 +134,18 @@ class DemoBackend:
                 now=self._now,
             )
             self._urls, self._info = urls, None
+            self._owned[:] = [self._requester]
+            current = self._requester
         if old is not None:
             old.close()
-        return self._requester
+        return current
 
     def close(self) -> None:
+        """Close the requester's connections (a later call opens new ones)."""
         with self._lock:
-            if self._requester is not None:
-                self._requester.close()
             self._requester = None
+            self._urls = None
+        _close_all(self._owned)
 
     # ------------------------------------------------------------------ the HEM
 
