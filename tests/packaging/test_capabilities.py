@@ -1,0 +1,157 @@
+"""``desktop_capabilities()``: honest without a desktop, complete with one, never hanging."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from authenticator.gui.capabilities import desktop_capabilities, display_status
+from tests.desktop.session import desktop_session, private_desktop_session
+
+__all__ = ["desktop_session"]  # the fixture, imported for the desktop test below
+
+ROOT = Path(__file__).resolve().parents[2]
+PROBE = (
+    "import json; from authenticator.gui.capabilities import desktop_capabilities; "
+    "print(json.dumps(desktop_capabilities()))"
+)
+
+
+def _probe_in_child(env: dict[str, str]) -> dict[str, object]:
+    """The report from a fresh process (its own QApplication on the session's display)."""
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE],
+        env={**env, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    report = json.loads(result.stdout)
+    assert isinstance(report, dict)
+    return report
+
+
+def test_no_display_and_no_bus() -> None:
+    report = desktop_capabilities({"QT_QPA_PLATFORM": "xcb", "PATH": "/usr/bin"})
+    assert report["display"] == {"available": False, "kind": "no display"}
+    assert report["tray"] == {"available": False, "reason": "no display"}
+    assert report["session_bus"] == {
+        "available": False,
+        "reason": "DBUS_SESSION_BUS_ADDRESS is not set",
+    }
+    for part in ("notifications", "status_notifier_watcher", "secret_service"):
+        assert report[part] == {"available": False, "reason": "no session bus"}
+    json.dumps(report)  # JSON-ready for --diagnostics --json
+
+
+def test_no_display_in_a_fresh_process_does_not_abort() -> None:
+    """Qt's xcb plugin would abort the process on a missing display: it is never asked."""
+    report = _probe_in_child({"PATH": "/usr/bin:/bin", "QT_QPA_PLATFORM": "xcb", "HOME": "/tmp"})
+    assert report["display"] == {"available": False, "kind": "no display"}
+
+
+def test_offscreen_has_a_display_but_no_tray(qapp: object) -> None:
+    report = desktop_capabilities({"QT_QPA_PLATFORM": "offscreen"})
+    assert report["display"] == {"available": True, "kind": "offscreen"}
+    tray = report["tray"]
+    assert isinstance(tray, dict)
+    assert tray["available"] is False
+    assert tray["qt_platform"] == "offscreen"
+
+
+@pytest.mark.parametrize(
+    "environ",
+    [
+        {"DISPLAY": ":65000"},  # no such X server
+        {"DISPLAY": "garbage"},
+        {"QT_QPA_PLATFORM": "wayland", "WAYLAND_DISPLAY": "wayland-65000", "XDG_RUNTIME_DIR": "/"},
+        {"XDG_SESSION_TYPE": "wayland", "WAYLAND_DISPLAY": "/nonexistent/wayland-0"},
+        {},
+    ],
+)
+def test_unreachable_displays(environ: dict[str, str]) -> None:
+    assert display_status(environ) == (False, "no display")
+
+
+@pytest.fixture
+def silent_bus(tmp_path: Path) -> Iterator[str]:
+    """A Unix socket that accepts connections and never says a word (a hung bus)."""
+    path = tmp_path / "bus"
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(path))
+    server.listen(4)
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        server.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                accepted.append(server.accept()[0])
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+
+    worker = threading.Thread(target=accept, daemon=True)
+    worker.start()
+    yield f"unix:path={path}"
+    stop.set()
+    worker.join(5)
+    for conn in accepted:
+        conn.close()
+    server.close()
+
+
+def test_a_hung_bus_is_reported_not_waited_for(silent_bus: str) -> None:
+    started = time.monotonic()
+    report = desktop_capabilities(
+        {"QT_QPA_PLATFORM": "xcb", "DBUS_SESSION_BUS_ADDRESS": silent_bus}, timeout=0.5
+    )
+    assert time.monotonic() - started < 5
+    bus = report["session_bus"]
+    assert isinstance(bus, dict)
+    assert bus["available"] is not True
+    assert "reason" in bus
+
+
+def test_nothing_is_activated_on_a_bare_bus(tmp_path: Path) -> None:
+    """Notifications can be D-Bus-activated here (dunst), yet reporting must not start them."""
+    with private_desktop_session(tmp_path, tray=False, notifications=False, keyring=False) as env:
+        report = desktop_capabilities({**env, "QT_QPA_PLATFORM": "xcb"})
+        notifications = report["notifications"]
+        assert isinstance(notifications, dict)
+        assert notifications["available"] is False
+        again = desktop_capabilities({**env, "QT_QPA_PLATFORM": "xcb"})["notifications"]
+        assert isinstance(again, dict)
+        assert again["available"] is False  # still nobody: the probe did not activate dunst
+        assert report["session_bus"] == {"available": True}
+        secrets = report["secret_service"]
+        assert isinstance(secrets, dict)
+        assert secrets["available"] is False  # gnome-keyring is activatable, and was not started
+
+
+@pytest.mark.desktop
+def test_real_desktop_session(desktop_session: dict[str, str]) -> None:
+    report = _probe_in_child(desktop_session)
+    assert report["display"] == {"available": True, "kind": "x11"}
+    assert report["tray"] == {"available": True, "messages": True, "qt_platform": "xcb"}
+    assert report["session_bus"] == {"available": True}
+    notifications = report["notifications"]
+    assert isinstance(notifications, dict)
+    assert notifications["available"] is True
+    assert notifications["server"]["name"] == "dunst"
+    assert notifications["actions"] is True
+    assert "body" in notifications["capabilities"]
+    secrets = report["secret_service"]
+    assert isinstance(secrets, dict)
+    assert secrets["available"] is True
