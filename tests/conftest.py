@@ -7,6 +7,9 @@ import os
 from hypothesis import HealthCheck, settings
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# No test may touch the developer's real keychain by accident: the tests that want a keychain
+# install their own backend, or run against a private gnome-keyring in a subprocess.
+os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
 
 # "ci" is the default budget; `HYPOTHESIS_PROFILE=fuzz` runs the full one (see benchmarks/fuzz).
 settings.register_profile(

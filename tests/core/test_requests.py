@@ -1,0 +1,281 @@
+"""Broker requests end to end: the Manager asks, the core shows and answers, the HEM mints."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from authenticator.core.app import Core
+from authenticator.core.model import Outcome
+from authenticator.emulator.requester import Requester
+from authenticator.emulator.server import RunningEmulator
+from authenticator.errors import (
+    AlreadyAnsweredError,
+    Cancelled,
+    HandledElsewhere,
+    LockedError,
+    NoSuchRequestError,
+    StateError,
+)
+from authenticator.protocol.periods import Period
+from tests.core.conftest import PASSPHRASE, ask, finished, make_core, pair_by_qr, wait_for
+
+
+class Recorder:
+    """A CoreListener that remembers what it was told."""
+
+    def __init__(self) -> None:
+        self.added: list[str] = []
+        self.removed: list[tuple[str, Outcome]] = []
+
+    def request_added(self, request: object) -> None:
+        self.added.append(request.id)  # type: ignore[attr-defined]
+
+    def request_removed(self, request: object, outcome: Outcome, message: str) -> None:
+        self.removed.append((request.id, outcome))  # type: ignore[attr-defined]
+
+    def connection_changed(self, state: object) -> None: ...
+    def lock_changed(self, locked: bool) -> None: ...
+    def hems_changed(self) -> None: ...
+    def journal_changed(self) -> None: ...
+
+
+def kinds(core: Core) -> list[str]:
+    return [e.kind for e in core.journal_entries()]
+
+
+def test_a_request_is_shown_in_plain_words(core: Core, requester: Requester) -> None:
+    hem = pair_by_qr(core, requester)
+    a = ask(core, requester, "keymgmt:list")
+    (req,) = core.pending()
+    assert req.id == a.request_id
+    assert req.hem == hem.name
+    assert req.source == "broker"
+    assert req.title == "List the keys"
+    assert req.text == f"Someone at This computer · 127.0.0.1 wants to list the keys on {hem.name}."
+    assert req.expires_at - time.time() > 3000  # a plain scope lives 60 minutes
+    assert not req.write_possible
+    assert "request.shown" in kinds(core)
+
+
+@pytest.mark.parametrize("period", list(Period), ids=lambda p: p.flag)
+def test_approve_each_period_and_the_hem_mints_the_matching_token(
+    core: Core, requester: Requester, period: Period
+) -> None:
+    pair_by_qr(core, requester)
+    a = ask(core, requester, "keymgmt:list")
+    grant = core.approve(a.request_id, period)
+    result = finished(a.session)
+    assert result.state == "approved"
+    assert result.claims["scope"] == "keymgmt:list"
+    assert result.claims["exp"] - result.claims["iat"] in (int(period), int(period) - 1)
+    assert result.claims["exp"] == grant.exp
+    assert result.claims["kid"] is not None  # sub = base64 of our key id on the HEM
+    assert core.pending() == []
+    entry = core.journal_entries()[0]
+    assert entry.kind == "request.approved"
+    assert entry.fields["period"] == period.flag
+
+
+@pytest.mark.parametrize(
+    ("asked", "write", "granted"),
+    [
+        ("storage:disk0", True, "storage:disk0:rw"),
+        ("storage:disk0:rw", False, "storage:disk0"),
+        ("storage:disk1:rw", True, "storage:disk1:rw"),
+    ],
+)
+def test_write_access_only_where_it_applies(
+    core: Core, requester: Requester, asked: str, write: bool, granted: str
+) -> None:
+    pair_by_qr(core, requester)
+    a = ask(core, requester, asked)
+    req = core.inbox.get(a.request_id)
+    assert req.write_possible
+    core.approve(a.request_id, Period.H1, write=write)
+    assert finished(a.session).claims["scope"] == granted
+
+
+def test_write_is_refused_for_scopes_without_it(core: Core, requester: Requester) -> None:
+    pair_by_qr(core, requester)
+    a = ask(core, requester, "system:config")
+    with pytest.raises(StateError, match="Write access"):
+        core.approve(a.request_id, write=True)
+    assert [r.id for r in core.pending()] == [a.request_id]  # still pending, nothing lost
+
+
+def test_key_use_names_the_key(core: Core, requester: Requester) -> None:
+    pair_by_qr(core, requester)
+    kid = requester.find_key("PGP main")
+    assert kid is not None
+    a = ask(core, requester, f"keymgmt:use:{kid}")
+    req = core.inbox.get(a.request_id)
+    assert "use the key “PGP main” (ED25519, private key)" in req.text
+    assert req.expires_at - time.time() <= 900  # key use lives 15 minutes
+    core.approve(a.request_id)
+    assert finished(a.session).claims["scope"] == f"keymgmt:use:{kid}"
+
+
+def test_deny(core: Core, requester: Requester) -> None:
+    pair_by_qr(core, requester)
+    a = ask(core, requester, "system:config")
+    core.deny(a.request_id)
+    assert finished(a.session).state == "denied"
+    assert core.journal_entries()[0].kind == "request.denied"
+    # Never shown again, even after a restart.
+    assert core.refresh() == []
+
+
+def test_report_mutes_the_hem(core: Core, requester: Requester) -> None:
+    hem = pair_by_qr(core, requester)
+    a = ask(core, requester, "system:shutdown")
+    core.deny(a.request_id, report=True)
+    assert finished(a.session).state == "denied"
+    assert core.journal_entries()[0].kind == "request.reported"
+    assert core.hems()[0].muted_until is not None
+    # A new request from the muted HEM is denied automatically and never shown.
+    b = requester.request_access("keymgmt:list")
+    assert core.refresh() == []
+    assert finished(b).state == "denied"
+    entry = core.journal_entries()[0]
+    assert entry.kind == "request.denied"
+    assert entry.fields["muted"] is True
+    core.unmute(hem.name)
+    c = ask(core, requester, "keymgmt:list")
+    assert core.inbox.get(c.request_id)
+
+
+def test_answering_twice_is_refused(core: Core, requester: Requester) -> None:
+    pair_by_qr(core, requester)
+    a = ask(core, requester, "keymgmt:list")
+    entry = core.inbox.claim(a.request_id)  # another front end is answering it right now
+    with pytest.raises(AlreadyAnsweredError):
+        core.approve(a.request_id)
+    core.inbox.release(entry.request.id)
+    core.approve(a.request_id)
+    with pytest.raises(NoSuchRequestError):
+        core.approve(a.request_id)
+
+
+def test_cancelled_by_the_requester(core: Core, requester: Requester) -> None:
+    pair_by_qr(core, requester)
+    seen = Recorder()
+    core.add_listener(seen)
+    a = ask(core, requester, "keymgmt:list")
+    a.session.cancel()
+    core.refresh()
+    assert core.pending() == []
+    assert (a.request_id, Outcome.CANCELLED) in seen.removed
+    assert core.journal_entries()[0].kind == "request.cancelled"
+
+
+def test_cancelled_while_approving(core: Core, requester: Requester) -> None:
+    pair_by_qr(core, requester)
+    a = ask(core, requester, "keymgmt:list")
+    a.session.cancel()
+    with pytest.raises(Cancelled):
+        core.approve(a.request_id)
+    assert core.pending() == []
+
+
+def test_handled_elsewhere(
+    core: Core, requester: Requester, emu: RunningEmulator, tmp_path: object
+) -> None:
+    from authenticator.emulator.broker.appsim import SimulatedApp
+
+    pair_by_qr(core, requester)
+    with SimulatedApp() as phone:
+        session = requester.start_pairing()
+        phone.pair(session.qr_text)
+        assert session.poll() == "paired"
+        a = ask(core, requester, "keymgmt:list")
+        (event_id, pairing) = wait_for(lambda: phone.pending())[0]  # type: ignore[index]
+        phone.approve(event_id, pairing)
+    with pytest.raises(HandledElsewhere):
+        core.approve(a.request_id)
+    assert core.journal_entries()[0].kind == "request.handled_elsewhere"
+
+
+def test_expired_at_the_broker_while_shown(
+    core: Core, requester: Requester, emu: RunningEmulator
+) -> None:
+    pair_by_qr(core, requester)
+    a = ask(core, requester, "keymgmt:list")
+    assert emu.emulator.broker is not None
+    emu.emulator.broker.expire_event(a.request_id)
+    core.refresh()
+    assert core.pending() == []
+    assert core.journal_entries()[0].kind == "request.expired"
+
+
+def test_expired_before_it_could_be_shown(
+    tmp_path: object, emu: RunningEmulator, requester: Requester
+) -> None:
+    class Late:
+        def now(self) -> int:
+            return int(time.time()) + 2 * 3600
+
+    home = tmp_path / "late"  # type: ignore[operator]
+    late = make_core(home, clock=Late())
+    late.create_store(passphrase=PASSPHRASE)
+    try:
+        session = requester.start_pairing()
+        late.accept_pairing(late.preview_qr(session.qr_text))
+        session.poll()
+        s = requester.request_access("keymgmt:list")
+        assert late.refresh() == []
+        assert finished(s).state == "denied"  # refused at the broker on the person's behalf
+        assert late.journal_entries()[0].kind == "request.expired"
+    finally:
+        late.close()
+
+
+def test_a_tampered_request_is_never_shown_nor_answered(
+    core: Core, requester: Requester, emu: RunningEmulator
+) -> None:
+    pair_by_qr(core, requester)
+    s = requester.request_access("keymgmt:list")
+    broker = emu.emulator.broker
+    assert broker is not None
+    with broker._lock:  # a malicious broker alters the sealed scope it relays
+        target = next(iter(broker._events[s.event_id].targets.values()))
+        target.sealed = (
+            target.sealed[:-3] + ("A" if target.sealed[-3] != "A" else "B") + target.sealed[-2:]
+        )
+    assert core.refresh() == []
+    assert s.poll().state == "pending"  # not answered: the requester will time out
+    entry = core.journal_entries()[0]
+    assert entry.kind == "request.rejected"
+    assert entry.fields["reason"] == "tampered"
+    assert core.refresh() == []  # and not fetched again
+
+
+def test_locked_core_refuses(core: Core, requester: Requester) -> None:
+    pair_by_qr(core, requester)
+    a = ask(core, requester, "keymgmt:list")
+    core.lock()
+    assert core.pending() == []  # nothing is shown while locked
+    with pytest.raises(LockedError):
+        core.refresh()
+    with pytest.raises(LockedError):
+        core.approve(a.request_id)
+    core.unlock(PASSPHRASE)
+    assert [r.id for r in core.refresh()] == [a.request_id]
+    assert {"app.locked", "app.unlocked"} <= set(kinds(core))
+
+
+def test_handled_memory_survives_a_restart(
+    core: Core, requester: Requester, tmp_path: object
+) -> None:
+    pair_by_qr(core, requester)
+    a = ask(core, requester, "keymgmt:list")
+    b = ask(core, requester, "system:config")
+    core.deny(a.request_id)
+    core.close()
+    again = make_core(core.paths.data_dir)
+    again.unlock(PASSPHRASE)
+    try:
+        assert [r.id for r in again.refresh()] == [b.request_id]
+    finally:
+        again.close()
