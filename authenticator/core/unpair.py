@@ -59,14 +59,17 @@ def _hem_side(core: Core, rec: PairingRecord, passphrase: str) -> None:
     from authenticator.core.requests import _pem
 
     with core.net.hem(hem_url_of(rec), pinned_cert=_pem(rec)) as hem:
+        key = hem.user_key(passphrase)
+        now = core.clock.now()
         try:
-            token = hem.login(passphrase, scope="keymgmt", now=core.clock.now(), lifetime=600)
+            token = hem.login_with_key(key, scope="keymgmt:del", now=now, lifetime=600)
         except Unauthorized as exc:
             raise WrongPassphraseError("The HEM did not accept that passphrase.") from exc
         kid = rec.kid
         if kid is None:
             descr = extaid_descr(rec.pid)
-            kid = _find_kid(hem.keymgmt_search("^" + descr, token), descr)
+            search = hem.login_with_key(key, scope="keymgmt:search", now=now, lifetime=600)
+            kid = _find_kid(hem.keymgmt_search("^" + descr, search), descr)
         if kid is None:
             return  # the HEM no longer holds our key: nothing to delete
         try:

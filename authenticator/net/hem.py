@@ -97,7 +97,29 @@ class HemClient:
         the length of this call.
         """
         challenge = self.login_challenge()
-        key: KeyPair = derive_user_key(passphrase, challenge.eid)
+        key = derive_user_key(passphrase, challenge.eid)
+        return self.login_with_key(
+            key, scope=scope, now=now, lifetime=lifetime, challenge=challenge
+        )
+
+    def user_key(self, passphrase: str) -> KeyPair:
+        """Derive the user key once (PBKDF2) for several logins with different scopes.
+
+        The HEM checks scopes by prefix, so deleting a key found by a search needs two tokens.
+        """
+        return derive_user_key(passphrase, self.login_challenge().eid)
+
+    def login_with_key(
+        self,
+        key: KeyPair,
+        *,
+        scope: str,
+        now: int,
+        lifetime: int = 3600,
+        challenge: LoginChallenge | None = None,
+    ) -> str:
+        """A login with an already derived user key (a fresh single-use challenge each time)."""
+        challenge = challenge or self.login_challenge()
         proof = build_login_proof(key, challenge, now=now, exp=now + lifetime, scope=scope)
         return self.post_login(proof)
 

@@ -64,6 +64,11 @@ class Answer:
     data: Any = field(repr=False)
 
 
+def _cap(peer: str) -> str:
+    """ "the HEM" → "The HEM" (``str.capitalize`` would lower the rest)."""
+    return peer[:1].upper() + peer[1:]
+
+
 def _where(url: str) -> str:
     parts = urlsplit(url)
     return parts.netloc or url
@@ -72,19 +77,18 @@ def _where(url: str) -> str:
 def map_status(status: int, body: bytes, *, peer: str) -> ServerError:
     """The typed error for a non-2xx answer from ``peer`` (e.g. "the broker")."""
     if status == 401:
-        return Unauthorized(f"{peer.capitalize()} refused the request as unauthorized.", status=401)
+        return Unauthorized(f"{_cap(peer)} refused the request as unauthorized.", status=401)
     if status == 403:
-        return Forbidden(f"{peer.capitalize()} does not allow this (HTTP 403).", status=403)
+        return Forbidden(f"{_cap(peer)} does not allow this (HTTP 403).", status=403)
     if status == 404:
         return NotFound(
-            f"{peer.capitalize()} no longer knows this item; it has probably expired.", status=404
+            f"{_cap(peer)} no longer knows this item; it has probably expired.", status=404
         )
     if status == 406:
-        return NotAcceptable(f"{peer.capitalize()} refused the operation (HTTP 406).", status=406)
+        return NotAcceptable(f"{_cap(peer)} refused the operation (HTTP 406).", status=406)
     if status == 409:
         return Conflict(
-            f"{peer.capitalize()} is not in a state to do this (not initialised, or a fault is "
-            "latched).",
+            f"{_cap(peer)} is not in a state to do this (not initialised, or a fault is latched).",
             status=409,
         )
     if status == 410:
@@ -99,14 +103,14 @@ def map_status(status: int, body: bytes, *, peer: str) -> ServerError:
         return HandledElsewhere(status=410)
     if status >= 500:
         return Unavailable(
-            f"{peer.capitalize()} is unavailable right now (HTTP {status}); the app will retry.",
+            f"{_cap(peer)} is unavailable right now (HTTP {status}); the app will retry.",
             status=status,
         )
     if status == 418:
-        return Rejected(f"{peer.capitalize()} only allows this over HTTPS.", status=418)
+        return Rejected(f"{_cap(peer)} only allows this over HTTPS.", status=418)
     if status == 413:
-        return Rejected(f"{peer.capitalize()} refused a request that was too large.", status=413)
-    return Rejected(f"{peer.capitalize()} rejected the request (HTTP {status}).", status=status)
+        return Rejected(f"{_cap(peer)} refused a request that was too large.", status=413)
+    return Rejected(f"{_cap(peer)} rejected the request (HTTP {status}).", status=status)
 
 
 def _is_tls(exc: BaseException) -> bool:
@@ -124,7 +128,7 @@ def map_exception(exc: Exception, *, peer: str, url: str) -> NetError:
     """The typed error for any exception httpx can raise while talking to ``peer``."""
     where = _where(url)
     if isinstance(exc, httpx.TimeoutException):
-        return NetTimeoutError(f"{peer.capitalize()} at {where} did not answer in time; try again.")
+        return NetTimeoutError(f"{_cap(peer)} at {where} did not answer in time; try again.")
     if isinstance(exc, httpx.ConnectError | httpx.ProxyError):
         if _is_tls(exc):
             return TLSError(
@@ -137,9 +141,9 @@ def map_exception(exc: Exception, *, peer: str, url: str) -> NetError:
     if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
         return TransportError(f"The address of {peer} ({where}) is not a valid web address.")
     if isinstance(exc, httpx.TooManyRedirects):
-        return TransportError(f"{peer.capitalize()} at {where} redirected too many times.")
+        return TransportError(f"{_cap(peer)} at {where} redirected too many times.")
     if isinstance(exc, httpx.DecodingError):
-        return BadResponseError(f"{peer.capitalize()} at {where} sent an answer that is garbled.")
+        return BadResponseError(f"{_cap(peer)} at {where} sent an answer that is garbled.")
     if isinstance(exc, httpx.NetworkError | httpx.ProtocolError):
         return TransportError(
             f"The connection to {peer} at {where} was interrupted; the app will retry."
@@ -214,7 +218,7 @@ class Transport:
                     raw += chunk
                     if len(raw) > MAX_BODY:
                         raise BadResponseError(
-                            f"{self.peer.capitalize()} sent an answer that is far too large."
+                            f"{_cap(self.peer)} sent an answer that is far too large."
                         )
                 status = response.status_code
         except httpx.HTTPError as exc:
@@ -229,12 +233,12 @@ class Transport:
             data = json.loads(bytes(raw).decode("utf-8"))
         except (UnicodeDecodeError, ValueError):
             raise BadResponseError(
-                f"{self.peer.capitalize()} answered with something that is not JSON."
+                f"{_cap(self.peer)} answered with something that is not JSON."
             ) from None
         return Answer(status, data)
 
     def json_object(self, answer: Answer) -> dict[str, Any]:
         """The answer's JSON object, or ``BadResponseError``."""
         if not isinstance(answer.data, dict):
-            raise BadResponseError(f"{self.peer.capitalize()} answered with an unexpected shape.")
+            raise BadResponseError(f"{_cap(self.peer)} answered with an unexpected shape.")
         return answer.data

@@ -190,7 +190,7 @@ def test_handled_elsewhere(
         phone.pair(session.qr_text)
         assert session.poll() == "paired"
         a = ask(core, requester, "keymgmt:list")
-        (event_id, pairing) = wait_for(lambda: phone.pending())[0]  # type: ignore[index]
+        (event_id, pairing) = wait_for(phone.pending)[0]  # type: ignore[index]
         phone.approve(event_id, pairing)
     with pytest.raises(HandledElsewhere):
         core.approve(a.request_id)

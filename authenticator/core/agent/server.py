@@ -75,11 +75,13 @@ class AgentServer:
         *,
         on_open: Callable[[list[str]], None] | None = None,
         limiter: RateLimiter | None = None,
+        read_deadline: float = READ_DEADLINE,
     ) -> None:
         self._core = core
         self.path = path or core.paths.agent_socket
         self._on_open = on_open
         self._limiter = limiter or RateLimiter()
+        self._read_deadline = read_deadline
         self._sock: socket.socket | None = None
         self._stop = threading.Event()
         self._slots = threading.BoundedSemaphore(MAX_CLIENTS)
@@ -166,7 +168,7 @@ class AgentServer:
             self._slots.release()
 
     def _read_line(self, conn: socket.socket) -> bytes:
-        deadline = time.monotonic() + READ_DEADLINE
+        deadline = time.monotonic() + self._read_deadline
         buf = bytearray()
         while b"\n" not in buf:
             left = deadline - time.monotonic()

@@ -109,8 +109,8 @@ def checkin_challenge(dev: HemDevice) -> dict[str, Any]:
             backend=dev.trusted_backend,
             jti=jti_raw,
             qid=dev.rng(32),
-            fws=b64decode(FIRMWARE["fws"]),
-            bls=b64decode(FIRMWARE["bls"]),
+            fws=_blob("fws", 64),
+            bls=_blob("bls", 64),
             uis=_blob("uis", 32),
             csn=hashlib.sha256(dev.state.devid.encode()).digest()[:16],
         )

@@ -1,0 +1,112 @@
+"""The poller: one broker call per round for all pairings, backoff, recovery, nothing lost."""
+
+from __future__ import annotations
+
+import threading
+
+from authenticator.core.app import Core
+from authenticator.core.model import AccessRequest, ConnectionState, Outcome
+from authenticator.emulator.requester import Requester
+from authenticator.emulator.server import RunningEmulator
+from tests.core.conftest import pair_by_qr, requester_for, wait_for
+
+
+class Listener:
+    def __init__(self) -> None:
+        self.added: list[AccessRequest] = []
+        self.removed: list[tuple[str, Outcome]] = []
+        self.states: list[ConnectionState] = []
+        self.event = threading.Event()
+
+    def request_added(self, request: AccessRequest) -> None:
+        self.added.append(request)
+        self.event.set()
+
+    def request_removed(self, request: AccessRequest, outcome: Outcome, message: str) -> None:
+        self.removed.append((request.id, outcome))
+
+    def connection_changed(self, state: ConnectionState) -> None:
+        self.states.append(state)
+
+    def lock_changed(self, locked: bool) -> None: ...
+    def hems_changed(self) -> None: ...
+    def journal_changed(self) -> None: ...
+
+
+def test_one_call_per_round_for_all_pairings(
+    core: Core, requester: Requester, emu: RunningEmulator
+) -> None:
+    pair_by_qr(core, requester)
+    with requester_for(emu, 1) as second:
+        pair_by_qr(core, second)
+    broker = emu.emulator.broker
+    assert broker is not None
+    before = broker.calls.get("POST /notify/event/data/allbypid", 0)
+    core.refresh()
+    core.refresh()
+    assert broker.calls.get("POST /notify/event/data/allbypid", 0) - before == 2
+
+
+def test_the_poller_shows_requests_by_itself(core: Core, requester: Requester) -> None:
+    core.update_settings(poll_interval_s=1)
+    pair_by_qr(core, requester)
+    seen = Listener()
+    core.add_listener(seen)
+    core.requests.start()
+    session = requester.request_access("keymgmt:list")
+    wait_for(lambda: [r for r in seen.added if r.id == session.event_id])
+    core.approve(session.event_id)
+    assert wait_for(lambda: (r := session.poll()).state == "approved" and r)
+
+
+def test_broker_faults_back_off_and_recover_without_losing_anything(
+    core: Core, requester: Requester, emu: RunningEmulator
+) -> None:
+    core.update_settings(poll_interval_s=1)
+    pair_by_qr(core, requester)
+    seen = Listener()
+    core.add_listener(seen)
+    session = requester.request_access("keymgmt:list")
+    emu.emulator.faults.add("/notify/event/data/allbypid", status=503, times=1)
+    emu.emulator.faults.add("/notify/event/data/allbypid", garbage=True, times=1)
+    core.requests.start()
+    wait_for(lambda: [s for s in seen.states if not s.online], timeout=15)
+    offline = next(s for s in seen.states if not s.online)
+    assert "unavailable" in offline.message or "not JSON" in offline.message
+    assert offline.retry_in >= 2
+    wait_for(lambda: [r for r in seen.added if r.id == session.event_id], timeout=30)
+    assert seen.states[-1].online
+
+
+def test_broker_down_then_back(core: Core, requester: Requester, emu: RunningEmulator) -> None:
+    pair_by_qr(core, requester)
+    session = requester.request_access("keymgmt:list")
+    emu.down()
+    try:
+        import pytest
+
+        from authenticator.errors import ConnectError
+
+        with pytest.raises(ConnectError, match="Could not connect"):
+            core.refresh()
+    finally:
+        emu.up()
+    assert [r.id for r in core.refresh()] == [session.event_id]
+
+
+def test_expiry_sweep_settles_requests_whose_time_is_up(core: Core, requester: Requester) -> None:
+    pair_by_qr(core, requester)
+    session = requester.request_access("keymgmt:list")
+    core.refresh()
+    seen = Listener()
+    core.add_listener(seen)
+
+    class Later:
+        def now(self) -> int:
+            import time
+
+            return int(time.time()) + 4000
+
+    core.clock = Later()
+    assert core.requests.expire_due() == [session.event_id]
+    assert seen.removed == [(session.event_id, Outcome.EXPIRED)]
