@@ -33,7 +33,7 @@ _MAX_FILE = 1024 * 1024
 class Settings:
     """Every user setting with its default. Invalid values raise ``DecodeError``."""
 
-    poll_interval_s: int = 3
+    poll_interval_s: int = 2  # one broker call per 2 s for all pairings (design.md targets)
     idle_lock_min: int = 5
     lock_on_session_lock: bool = True
     start_at_login: bool = False

@@ -19,7 +19,7 @@ def test_missing_file_gives_defaults(paths: AppPaths) -> None:
     assert store.load() == Settings()
     assert store.load_report() == ()
     defaults = Settings()
-    assert defaults.poll_interval_s == 3
+    assert defaults.poll_interval_s == 2
     assert defaults.idle_lock_min == 5
     assert defaults.default_broker_url == "https://api.encedo.com"
 
@@ -63,7 +63,7 @@ def test_invalid_values_fall_back_one_by_one(paths: AppPaths) -> None:
     report = store.load_report()
     assert len(report) == 6
     assert any("poll_interval_s must be a whole number from 1 to 300" in n for n in report)
-    assert any("default, 3" in n for n in report)
+    assert any("default, 2" in n for n in report)
     store.save(loaded)
     assert store.load_report() == ()
 
