@@ -4,7 +4,6 @@ the direct path does them: our own epk, the authreq verified and opened with
 
 from __future__ import annotations
 
-import base64
 import json
 import time
 
@@ -19,12 +18,7 @@ from authenticator.protocol.pairing import new_pid
 from authenticator.protocol.periods import Period
 from authenticator.protocol.scopes import describe
 from authenticator.protocol.sealing import event_master, seal_scope
-from tests.emulator.conftest import Kit, Pairing
-
-
-def claims(token: str) -> dict[str, object]:
-    body = token.split(".")[1]
-    return json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+from tests.emulator.conftest import Kit, Pairing, claims
 
 
 @pytest.fixture

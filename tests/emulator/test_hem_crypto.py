@@ -3,9 +3,6 @@
 
 from __future__ import annotations
 
-import base64
-import json
-
 import pytest
 
 from authenticator.emulator.backend import (
@@ -30,15 +27,11 @@ from authenticator.protocol.pairing import (
     new_pid,
 )
 from authenticator.protocol.periods import Period
+from tests.emulator.conftest import claims
 from tests.protocol.vectors import flip_char, load
 
 HEM_HEAD = "eyJlY2RoIjoieDI1NTE5IiwidHlwIjoiSldUIiwiYWxnIjoiSFMyNTYifQ"
 BEARER_HEAD = "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9"
-
-
-def payload(token: str) -> dict[str, object]:
-    body = token.split(".")[1]
-    return json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
 
 
 @pytest.fixture
@@ -83,7 +76,7 @@ def test_authreq_opens_with_the_apps_code(eid: KeyPair) -> None:
         note="a note",
     )
     assert token.split(".")[0] == HEM_HEAD
-    assert list(payload(token)) == ["iss", "aud", "iat", "exp", "jti", "note", "scope"]
+    assert list(claims(token)) == ["iss", "aud", "iat", "exp", "jti", "note", "scope"]
     authreq = AuthReq.parse(token)
     authreq.verify_signature(epk)
     assert authreq.note == "a note"
@@ -98,7 +91,7 @@ def test_authreq_with_no_pairing_has_an_empty_scope_map(eid: KeyPair) -> None:
     epk = KeyPair.generate()
     token = crypto.make_authreq(eid.exchange, eid=eid.public, epk=epk.public, iat=1, exp=2,
                                 jti=b"j" * 32, scope="keymgmt:list", pairings=[])  # fmt: skip
-    assert payload(token)["scope"] == {}
+    assert claims(token)["scope"] == {}
 
 
 def test_pairing_request_reply_and_code(eid: KeyPair) -> None:
@@ -107,7 +100,7 @@ def test_pairing_request_reply_and_code(eid: KeyPair) -> None:
         eid.exchange, eid=eid.public, epk=epk.public, jti=b"\x01" * 32, exp=99
     )
     assert token.split(".")[0] == HEM_HEAD
-    assert list(payload(token)) == ["jti", "exp", "aud", "iss"]
+    assert list(claims(token)) == ["jti", "exp", "aud", "iss"]
     request = PairingRequest.parse(token)
     request.verify_signature(epk)
     answer = answer_pairing(request, aid, label="Desk (Linux)")
@@ -170,9 +163,9 @@ def test_bearer_round_trip_and_refusals() -> None:
     token = crypto.mint_bearer(key, scope="keymgmt:list", sub="U", iat=5, exp=10, jti=b"j" * 32,
                                ctx="c")  # fmt: skip
     assert token.split(".")[0] == BEARER_HEAD
-    assert list(payload(token)) == ["scope", "sub", "iat", "exp", "jti", "ctx"]
-    claims = crypto.verify_bearer(key, token, now=10)
-    assert (claims.scope, claims.sub, claims.iat, claims.exp, claims.ctx) == (
+    assert list(claims(token)) == ["scope", "sub", "iat", "exp", "jti", "ctx"]
+    verified = crypto.verify_bearer(key, token, now=10)
+    assert (verified.scope, verified.sub, verified.iat, verified.exp, verified.ctx) == (
         "keymgmt:list",
         "U",
         5,
@@ -194,7 +187,7 @@ def test_checkin_round_trip_through_the_backend_functions() -> None:
     check = crypto.make_checkin_challenge(session, backend=backend.public, jti=b"j" * 32,
                                           qid=b"q" * 32, fws=b"f" * 64, bls=b"b" * 64,
                                           uis=b"u" * 32, csn=b"c" * 16)  # fmt: skip
-    assert list(payload(check)) == ["jti", "iss", "qid", "aud", "fws", "bls", "uis", "csn"]
+    assert list(claims(check)) == ["jti", "iss", "qid", "aud", "fws", "bls", "uis", "csn"]
     parsed = read_check(backend, check)
     assert parsed == Check(jti=b64encode(b"j" * 32), spk=session.public)
     checked = make_checked(backend, parsed, iat=1234, status=encode_status("L"))

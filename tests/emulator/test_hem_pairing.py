@@ -3,9 +3,7 @@ does a direct pairing: passphrase login, our own ephemeral key, reply, validate,
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import json
 
 import pytest
 
@@ -15,12 +13,7 @@ from authenticator.protocol.crypto import hmac_sha256
 from authenticator.protocol.ejwt import encode
 from authenticator.protocol.keys import KeyPair
 from authenticator.protocol.pairing import answer_pairing, new_pid
-from tests.emulator.conftest import Kit
-
-
-def claims(token: str) -> dict[str, object]:
-    body = token.split(".")[1]
-    return json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+from tests.emulator.conftest import Kit, claims
 
 
 def test_direct_pairing(emu: Kit) -> None:

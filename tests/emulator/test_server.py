@@ -207,6 +207,13 @@ def test_https_with_a_pinned_certificate() -> None:
         ):
             der = r.extensions["network_stream"].get_extra_info("ssl_object").getpeercert(True)
         assert hashlib.sha256(der).hexdigest() == urls.cert_sha256
+        # dropping a connection on purpose works through TLS too
+        running.emulator.faults.add("/api/system/status", drop=True, times=1)
+        with (
+            httpx.Client(base_url=urls.hems[0], verify=context) as c,
+            pytest.raises(httpx.RemoteProtocolError),
+        ):
+            c.get("/api/system/status")
         cert_dir = running.cert_path.parent
     assert not cert_dir.exists()
 
