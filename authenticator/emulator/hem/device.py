@@ -113,6 +113,12 @@ def key_field(obj: Mapping[str, Any], name: str) -> PublicKey:
 class HemDevice:
     """An emulated HEM (see the module docstring). Knobs are plain attributes or setters."""
 
+    # per boot, set by reboot()
+    session: KeyPair
+    bearer_key: bytes
+    rtc_set: bool
+    failures: int
+
     def __init__(
         self,
         state: HemState,
@@ -134,23 +140,13 @@ class HemDevice:
         self.https = https
         self.on_change = on_change
         self.rng = rng
-        # knobs (see docs/emulator.md)
-        self.pacing_s = 0.5
-        self.pacing_fail_s = 1.5
-        self.fls_state = 0
-        self.tls_required = False
-        self.checkin_actions: frozenset[str] = frozenset({"OK"})
-        # per boot
-        self.session = KeyPair.generate(rng)
-        self.rtc_set = rtc_at_boot
-        self.bearer_key = rng(32)
-        self.failures = 0
         self.challenges: NoncePool[str] = NoncePool()
         self.pairing_requests: NoncePool[bool] = NoncePool()
         self.checkins: NoncePool[bool] = NoncePool()
         self.config_nonces: NoncePool[bool] = NoncePool()
         self.authreqs: NoncePool[IssuedAuthReq] = NoncePool()
         self.boot_count = 0
+        self._default_knobs()
         self.reboot()
 
     # ------------------------------------------------------------------ knobs
@@ -174,15 +170,19 @@ class HemDevice:
             self.clock.restart()
             self.boot_count += 1
 
+    def _default_knobs(self) -> None:
+        """Pacing 0.5/1.5 s, no latched fault, no TLS requirement, only ``OK`` check-ins."""
+        self.pacing_s = 0.5
+        self.pacing_fail_s = 1.5
+        self.fls_state = 0
+        self.tls_required = False
+        self.checkin_actions: frozenset[str] = frozenset({"OK"})
+
     def reset_to(self, state: HemState) -> None:
-        """Back to ``state`` with every knob at its default (skew 0, pacing 0.5/1.5 s, no fault,
-        no TLS requirement, only ``OK`` check-ins honoured), then a reboot."""
+        """Back to ``state`` with every knob at its default (and the skew at 0), then a reboot."""
         with self.lock:
             self.state = state
-            self.pacing_s, self.pacing_fail_s = 0.5, 1.5
-            self.fls_state = 0
-            self.tls_required = False
-            self.checkin_actions = frozenset({"OK"})
+            self._default_knobs()
             self.clock.set_skew(0)
             self.reboot()
 
