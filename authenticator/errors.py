@@ -41,6 +41,7 @@ person can act on and never contain a secret (keys, tokens, passphrases, sealed 
      │    ├── NoSuchHemError
      │    ├── NoSuchRequestError
      │    ├── AlreadyAnsweredError
+     │    ├── WrongHemPassphraseError    the HEM refused a login (not our store's passphrase)
      │    ├── RateLimitedError
      │    └── AgentUnavailableError
      └── UserCancelled                  the person said no (deny, refuse, Ctrl-C at a prompt)
@@ -89,6 +90,7 @@ __all__ = [
     "Unavailable",
     "UnknownScopeError",
     "UserCancelled",
+    "WrongHemPassphraseError",
     "WrongPassphraseError",
 ]
 
@@ -301,6 +303,11 @@ class NoSuchRequestError(StateError):
 class AlreadyAnsweredError(StateError):
     code = "already_answered"
     default_message = "This request was already answered."
+
+
+class WrongHemPassphraseError(StateError):
+    code = "wrong_hem_passphrase"
+    default_message = "The HEM did not accept that passphrase; check it and try again."
 
 
 class RateLimitedError(StateError):

@@ -6,6 +6,8 @@ import os
 
 from hypothesis import HealthCheck, settings
 
+pytest_plugins = ["tests.support_emulator"]
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # No test may touch the developer's real keychain by accident: the tests that want a keychain
 # install their own backend, or run against a private gnome-keyring in a subprocess.

@@ -62,7 +62,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="print versions, paths and capabilities for a bug report (nothing secret)",
     )
     parser.add_argument("--verbose", "-v", action="count", default=0, help=argparse.SUPPRESS)
-    parser.add_argument("links", nargs="*", metavar="LINK", help=argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def command(name: str, help_text: str) -> argparse.ArgumentParser:
@@ -157,10 +156,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         from authenticator.cli.commands.misc import run_emulator
 
         return run_emulator(args_list[1:])
+    # ``authenticator encedo-auth:…`` (a clicked link, the .desktop file's %u) opens the app on
+    # that link; links are taken out before parsing so they never look like a command.
+    links = [a for a in args_list if a.lower().startswith("encedo-auth:")]
     try:
-        args = parser.parse_args(args_list)
+        args = parser.parse_args([a for a in args_list if a not in links])
     except SystemExit as exc:
         return int(exc.code or 0) if exc.code in (0, None) else exitcodes.USAGE
+    args.links = links
     logging.basicConfig(
         level=logging.DEBUG
         if args.verbose > 1

@@ -23,14 +23,15 @@ def _tty() -> Iterator[tuple[IO[str], IO[str]]]:
     if os.environ.get("AUTHENTICATOR_NO_TTY") == "1":
         raise OSError("terminal disabled")
     try:
-        stream = open("/dev/tty", "r+", encoding="utf-8")  # noqa: SIM115 - closed below
+        # Two streams: a terminal is not seekable, so Python refuses one "r+" text stream on it.
+        inp = open("/dev/tty", encoding="utf-8")  # noqa: SIM115 - closed below
     except OSError:
         if sys.stdin.isatty() and sys.stderr.isatty():
             yield sys.stdin, sys.stderr
             return
         raise
-    with stream:
-        yield stream, stream
+    with inp, open("/dev/tty", "w", encoding="utf-8") as out:
+        yield inp, out
 
 
 def has_terminal() -> bool:

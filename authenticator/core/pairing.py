@@ -31,7 +31,7 @@ from authenticator.errors import (
     StateError,
     TLSError,
     Unauthorized,
-    WrongPassphraseError,
+    WrongHemPassphraseError,
 )
 from authenticator.protocol.access import IpInfo
 from authenticator.protocol.keys import KeyPair
@@ -235,7 +235,7 @@ def pair_direct(
         try:
             token = hem.login(passphrase, scope="auth:ext:pair", now=now, lifetime=600)
         except Unauthorized as exc:
-            raise WrongPassphraseError("The HEM did not accept that passphrase.") from exc
+            raise WrongHemPassphraseError() from exc
         except Forbidden as exc:
             raise StateError(
                 "The HEM refused the login because its clock is not set; let the Encedo Manager "

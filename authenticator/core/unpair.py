@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from authenticator.core.journal_kinds import Kind
-from authenticator.errors import AuthenticatorError, NotFound, Unauthorized, WrongPassphraseError
+from authenticator.errors import AuthenticatorError, NotFound, Unauthorized, WrongHemPassphraseError
 from authenticator.protocol.access import unpair_body
 from authenticator.protocol.b64 import b64decode, b64encode
 
@@ -64,7 +64,7 @@ def _hem_side(core: Core, rec: PairingRecord, passphrase: str) -> None:
         try:
             token = hem.login_with_key(key, scope="keymgmt:del", now=now, lifetime=600)
         except Unauthorized as exc:
-            raise WrongPassphraseError("The HEM did not accept that passphrase.") from exc
+            raise WrongHemPassphraseError() from exc
         kid = rec.kid
         if kid is None:
             descr = extaid_descr(rec.pid)

@@ -15,7 +15,7 @@ from authenticator.errors import (
     ExpiredError,
     HemFullError,
     IntegrityError,
-    WrongPassphraseError,
+    WrongHemPassphraseError,
 )
 from authenticator.protocol.b64 import b64encode
 from tests.core.conftest import HEM_PASSPHRASE, pair_by_qr, requester_for
@@ -110,7 +110,7 @@ def test_direct_pairing(core: Core, emu: RunningEmulator, requester: Requester) 
 
 def test_direct_pairing_wrong_passphrase(core: Core, emu: RunningEmulator) -> None:
     preview = core.preview_direct(emu.urls.hems[0])
-    with pytest.raises(WrongPassphraseError, match="did not accept"):
+    with pytest.raises(WrongHemPassphraseError, match="did not accept"):
         core.pair_direct(preview, "not the passphrase")
     assert core.hems() == []
 
