@@ -249,6 +249,14 @@ class Core:
             changed = diff(self._settings, new)
             if not changed:
                 return self._settings
+            if "start_at_login" in changed:
+                from authenticator.core import autostart
+
+                # The desktop entry first: if the platform cannot do it, the setting stays.
+                if new.start_at_login:
+                    autostart.enable()
+                else:
+                    autostart.disable()
             self._settings_store.save(new)
             self._settings = new
         for key, value in changed.items():

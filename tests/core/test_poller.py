@@ -110,3 +110,21 @@ def test_expiry_sweep_settles_requests_whose_time_is_up(core: Core, requester: R
     core.clock = Later()
     assert core.requests.expire_due() == [session.event_id]
     assert seen.removed == [(session.event_id, Outcome.EXPIRED)]
+
+
+def test_start_at_login_writes_and_removes_the_autostart_entry(
+    core: Core, tmp_path: object, monkeypatch: object
+) -> None:
+    import pytest
+
+    mp: pytest.MonkeyPatch = monkeypatch  # type: ignore[assignment]
+    config = tmp_path / "config"  # type: ignore[operator]
+    mp.setenv("XDG_CONFIG_HOME", str(config))
+    entry = config / "autostart" / "com.encedo.Authenticator.desktop"
+    core.update_settings(start_at_login=True)
+    assert entry.exists()
+    assert "Exec=" in entry.read_text()
+    core.update_settings(start_at_login=False)
+    assert not entry.exists()
+    kinds = [e.kind for e in core.journal_entries()]
+    assert kinds.count("settings.changed") == 2
