@@ -113,13 +113,13 @@ def test_python_deps_cover_pyproject() -> None:
     assert not missing, f"run: python3 packaging/flatpak/make_python_deps.py (missing {missing})"
 
 
-def test_flatpak_builder_reads_it_without_warnings() -> None:
+def test_flatpak_builder_reads_it_without_warnings(tmp_path: Path) -> None:
     tool = shutil.which("flatpak-builder")
     if tool is None:
         pytest.skip("flatpak-builder is not installed (optional: apt-get install flatpak-builder)")
     result = subprocess.run(
-        [tool, "--show-manifest", MANIFEST.name],
-        cwd=FLATPAK,
+        [tool, "--show-manifest", str(MANIFEST)],
+        cwd=tmp_path,  # its state folder (.flatpak-builder) goes here, not into the checkout
         capture_output=True,
         text=True,
         timeout=60,
