@@ -40,6 +40,10 @@ def start_app(args: argparse.Namespace) -> int:
     """The desktop app (tray); ``--demo`` wires it to a built-in emulator."""
     from authenticator.gui.app import run
 
+    if getattr(args, "demo", False):
+        from authenticator.cli.commands.demo import start_demo
+
+        return run(args, demo_starter=start_demo)
     return run(args)
 
 

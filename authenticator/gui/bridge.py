@@ -1,0 +1,54 @@
+"""The one bridge from the core to Qt: every ``CoreListener`` call becomes a typed signal.
+
+The core tells its listeners what happened from whatever thread did the work (the broker poller,
+an agent client's thread, a ``TaskRunner`` worker). :class:`Bridge` lives on the GUI thread; a
+signal emitted from another thread reaches GUI-thread receivers queued (Qt's automatic
+connection), so every slot runs on the GUI thread. Windows connect to these signals and never
+register listeners of their own (the Electrum ``QtEventListener`` pattern).
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Signal
+
+from authenticator.core.model import AccessRequest, ConnectionState, Outcome
+
+__all__ = ["Bridge"]
+
+
+class Bridge(QObject):
+    """Implements :class:`~authenticator.core.listener.CoreListener` with Qt signals."""
+
+    requestAdded = Signal(object)  # noqa: N815 - Qt signal naming (AccessRequest)
+    requestRemoved = Signal(object, object, str)  # noqa: N815 - Qt signal naming (AccessRequest, Outcome, message)
+    connectionChanged = Signal(object)  # noqa: N815 - Qt signal naming (ConnectionState)
+    lockChanged = Signal(bool)  # noqa: N815 - Qt signal naming
+    hemsChanged = Signal()  # noqa: N815 - Qt signal naming
+    journalChanged = Signal()  # noqa: N815 - Qt signal naming
+    openRequested = Signal(list)  # arguments forwarded by a second instance (agent "open")  # noqa: N815 - Qt signal naming
+
+    # ------------------------------------------------------------------ CoreListener
+
+    def request_added(self, request: AccessRequest) -> None:
+        self.requestAdded.emit(request)
+
+    def request_removed(self, request: AccessRequest, outcome: Outcome, message: str) -> None:
+        self.requestRemoved.emit(request, outcome, message)
+
+    def connection_changed(self, state: ConnectionState) -> None:
+        self.connectionChanged.emit(state)
+
+    def lock_changed(self, locked: bool) -> None:
+        self.lockChanged.emit(locked)
+
+    def hems_changed(self) -> None:
+        self.hemsChanged.emit()
+
+    def journal_changed(self) -> None:
+        self.journalChanged.emit()
+
+    # ------------------------------------------------------------------ the agent's "open"
+
+    def open_links(self, args: list[str]) -> None:
+        """``AgentServer(on_open=...)``: called on an agent thread; handled on the GUI thread."""
+        self.openRequested.emit(list(args))

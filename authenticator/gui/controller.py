@@ -1,0 +1,439 @@
+"""The running app: ties the core, the window, the tray, notifications and locking together.
+
+``AppController`` is what ``gui.app.run`` builds once the single-instance check passed. It
+decides the first screen from the store (set-up, keychain unlock, lock screen), starts the broker
+poller, turns core events into tray states and notifications, answers notification actions
+(which pass the lock check and use the request's default period), opens ``encedo-auth:`` links
+forwarded by a second instance, locks on idle and on the session's lock, and shuts everything
+down in order on Quit.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, QProcess, QTimer, QUrl
+from PySide6.QtGui import QDesktopServices, QKeySequence, QShortcut
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from authenticator import APP_NAME
+from authenticator.core.model import AccessRequest, ConnectionState, HemView, Outcome
+from authenticator.gui.context import AppContext
+from authenticator.gui.idle import IdleWatcher
+from authenticator.gui.notify import Action, Notifier, WindowNotifier, make_notifier
+from authenticator.gui.sessionlock import SessionLockWatcher
+from authenticator.gui.theme import apply_theme
+from authenticator.gui.tray import Tray
+from authenticator.gui.windows.main import MainWindow
+from authenticator.gui.windows.pairing import PairingWizard
+from authenticator.store.atomic import write_private_atomic
+from authenticator.store.settings import Settings
+
+__all__ = ["AppController", "make_app_notifier"]
+
+log = logging.getLogger(__name__)
+
+UI_STATE_FILE = "gui-state.json"
+STATUS_TICK_MS = 1000
+
+
+def make_app_notifier(
+    tray: Tray | None,
+    on_action: Callable[[str, Action], None],
+    raise_window: Callable[[str], None],
+) -> Notifier:
+    """The best notifier this desktop offers (``gui.notify.make_notifier``); the window as the
+    last resort should a backend fail to start."""
+    try:
+        return make_notifier(tray.icon if tray is not None else None, on_action, raise_window)
+    except Exception:  # a broken backend must never stop the app
+        log.exception("no notification backend; falling back to the window")
+        return WindowNotifier(raise_window)
+
+
+class AppController(QObject):
+    """Owns the window, the tray and the app-level behaviour around one core."""
+
+    def __init__(
+        self,
+        app: QApplication,
+        ctx: AppContext,
+        *,
+        watch_session: bool = True,
+        start_poller: bool = True,
+        open_browser: bool = True,
+    ) -> None:
+        super().__init__()
+        self.app = app
+        self.ctx = ctx
+        self.core = ctx.core
+        self._start_poller = start_poller
+        self._open_browser = open_browser
+        self._stopped = False
+        self._on_quit: list[Callable[[], None]] = []
+        self.wizard: PairingWizard | None = None
+        self.connection = ConnectionState(True)
+
+        apply_theme(app, self.core.settings.theme)
+        hints = app.styleHints()
+        hints.colorSchemeChanged.connect(lambda _: self._theme_changed())
+
+        self.window = MainWindow(ctx)
+        self.tray = Tray(self)
+        self.notifier = make_app_notifier(self.tray, self.on_action, self.raise_for)
+        self.idle = IdleWatcher(lambda: self.core.settings.idle_lock_min, self)
+        self.session_lock = SessionLockWatcher(self) if watch_session else None
+
+        bridge = ctx.bridge
+        bridge.requestAdded.connect(self._request_added)
+        bridge.requestRemoved.connect(self._request_removed)
+        bridge.lockChanged.connect(self._lock_changed)
+        bridge.connectionChanged.connect(self._connection_changed)
+        bridge.openRequested.connect(self.open_args)
+        self.tray.openRequested.connect(self.show_window)
+        self.tray.checkNowRequested.connect(self.check_now)
+        self.tray.pairRequested.connect(self.pair)
+        self.tray.lockRequested.connect(lambda: self.lock("Locked from the tray."))
+        self.tray.settingsRequested.connect(lambda: self.show_window("settings"))
+        self.tray.quitRequested.connect(self.quit)
+        self.window.pairRequested.connect(self.pair)
+        self.window.demoRequested.connect(self.try_demo)
+        self.window.closedToTray.connect(self._closed_to_tray)
+        self.window.storeReady.connect(self.store_ready)
+        self.window.settings.settingsChanged.connect(self._settings_changed)
+        self.window.requests.pairingOpened.connect(self.pair_preview)
+        QShortcut(QKeySequence.StandardKey.Quit, self.window, self.quit)
+        QShortcut(QKeySequence("Ctrl+L"), self.window, lambda: self.lock("Locked from the window."))
+        self.idle.idle.connect(lambda: self.lock("Locked after being idle."))
+        if self.session_lock is not None:
+            self.session_lock.locked.connect(self._session_locked)
+        self.status_timer = QTimer(self)
+        self.status_timer.setInterval(STATUS_TICK_MS)
+        self.status_timer.timeout.connect(self.window.tick_status)
+
+    # ================================================================== start
+
+    def start(self, *, show: bool = True) -> None:
+        """Pick the first screen, start the poller and the watchers, show the window."""
+        self.app.installEventFilter(self.idle)
+        self.idle.start()
+        self.status_timer.start()
+        if self.session_lock is not None:
+            self.session_lock.start()
+        self._update_tray()
+        core = self.core
+        self.ctx.tasks.run(
+            core.keychain_available,
+            self._keychain_known,
+            lambda *_: self._keychain_known(False),
+            owner=self,
+            name="keychain_available",
+        )
+        mode = core.store_mode()
+        if mode is None:
+            if self.ctx.demo_passphrase:
+                self._create_store(self.ctx.demo_passphrase)
+            # else: wait for the keychain check (it decides keychain vs. the set-up screen)
+        elif mode == "keychain":
+            self.window.lock_view.prepare()
+            self.window.screens.setCurrentWidget(self.window.lock_view)
+            self.window.lock_view.unlock()  # off the GUI thread; shows the error in place
+        self.window.refresh_screen()
+        if show:
+            self.window.bring_up()
+        if self._start_poller:
+            core.requests.start()
+        if self.ctx.demo is not None and self._open_browser:
+            QDesktopServices.openUrl(QUrl(self.ctx.demo.demo_url))
+
+    def _keychain_known(self, available: object) -> None:
+        self.ctx.flags["keychain_available"] = bool(available)
+        if self.core.has_store() or self.ctx.demo_passphrase:
+            self.window.settings.reload() if not self.core.locked else None
+            return
+        if available:
+            self._create_store(None)
+        else:
+            self.window.refresh_screen()
+
+    def _create_store(self, passphrase: str | None) -> None:
+        core = self.core
+        self.ctx.tasks.run(
+            lambda: core.create_store(passphrase=passphrase),
+            lambda _: self.store_ready(),
+            lambda message, _: self._store_failed(message),
+            owner=self,
+            name="create_store",
+        )
+
+    def _store_failed(self, message: str) -> None:
+        self.window.refresh_screen()
+        self.window.setup.banner.show_message(message, "error")
+
+    def store_ready(self) -> None:
+        """The store is open: fill the window."""
+        self.window.enter_unlocked()
+        self.idle.touch()
+        self._update_tray()
+        if self._start_poller:
+            self.core.requests.check_now()
+
+    # ================================================================== core events
+
+    def _request_added(self, request: AccessRequest) -> None:
+        self._update_tray()
+        if self.core.locked or not self.core.settings.notifications:
+            return
+        try:
+            self.notifier.show(request)
+        except Exception:  # a notification backend's bug never loses a request
+            log.exception("notifier %s failed to show a request", self.notifier.name)
+
+    def _request_removed(self, request: AccessRequest, outcome: Outcome, message: str) -> None:
+        self._update_tray()
+        try:
+            self.notifier.withdraw(request.id)
+        except Exception:
+            log.exception("notifier %s failed to withdraw a request", self.notifier.name)
+
+    def _lock_changed(self, locked: bool) -> None:
+        if locked:
+            self.window.refresh_screen()
+            for wizard in [self.wizard] if self.wizard is not None else []:
+                wizard.reject()
+        else:
+            self.store_ready()
+        self._update_tray()
+
+    def _connection_changed(self, state: ConnectionState) -> None:
+        self.connection = state
+        self._update_tray()
+
+    def _update_tray(self) -> None:
+        locked = self.core.locked
+        count = 0 if locked else len(self.core.pending())
+        if locked:
+            state = "locked"
+        elif not self.connection.online:
+            state = "offline"
+        elif count:
+            state = "pending"
+        else:
+            state = "normal"
+        self.tray.update(
+            state=state,
+            count=count,  # type: ignore[arg-type]
+            offline_reason=self.connection.message,
+        )
+
+    # ================================================================== notification actions
+
+    def on_action(self, request_id: str, action: Action) -> None:
+        """Approve / Deny / Open from a notification (GUI thread). Approve passes the lock check
+        and uses the request's default period, read-only."""
+        if self.core.locked:
+            self.show_window()
+            return
+        if action == "open":
+            self.raise_for(request_id)
+            return
+        if request_id not in self.core.inbox:
+            return
+        page = self.window.requests
+        if action == "approve":
+            page.answer(request_id, approve=True)
+        elif action == "deny":
+            page.answer(request_id, approve=False)
+
+    def raise_for(self, request_id: str) -> None:
+        self.window.show_request(request_id)
+        self.window.bring_up()
+
+    # ================================================================== actions
+
+    def show_window(self, page: str | None = None) -> None:
+        if page is not None and not self.core.locked:
+            self.window.show_page(page)
+        self.window.bring_up()
+
+    def check_now(self) -> None:
+        if self.core.locked:
+            self.show_window()
+            return
+        self.core.requests.check_now()
+
+    def lock(self, reason: str = "") -> None:
+        core = self.core
+        if core.locked:
+            return
+        self.ctx.clipboard.clear()
+        self.ctx.tasks.run(lambda: core.lock(reason), owner=self, name="lock")
+
+    def _session_locked(self, source: str) -> None:
+        if self.core.settings.lock_on_session_lock:
+            self.lock(f"Locked because the desktop session locked ({source}).")
+
+    def pair(self) -> None:
+        if self.core.locked or not self.core.has_store():
+            self.show_window()
+            return
+        if self.wizard is not None:
+            self.wizard.show()
+            self.wizard.raise_()
+            self.wizard.activateWindow()
+            return
+        wizard = PairingWizard(self.ctx, self.window)
+        wizard.paired.connect(self._paired)
+        wizard.requestOpened.connect(self._request_opened)
+        wizard.finished.connect(lambda _: self._wizard_closed(wizard))
+        self.wizard = wizard
+        self.window.bring_up()
+        wizard.show()
+        wizard.raise_()
+
+    def pair_preview(self, preview: object) -> None:
+        self.pair()
+        if self.wizard is not None:
+            self.wizard.show_preview(preview)  # type: ignore[arg-type]
+
+    def _wizard_closed(self, wizard: PairingWizard) -> None:
+        if self.wizard is wizard:
+            self.wizard = None
+        wizard.deleteLater()
+
+    def _paired(self, hem: HemView) -> None:
+        self.window.hems.reload()
+        self.window.refresh_screen()
+        if self._start_poller:
+            self.core.requests.check_now()
+
+    def _request_opened(self, request: AccessRequest) -> None:
+        self.window.requests.add(request)
+        self.raise_for(request.id)
+
+    def open_args(self, args: list[str]) -> None:
+        """Arguments from a second launch: ``encedo-auth:`` links; always raise the window."""
+        self.window.bring_up()
+        for arg in args:
+            text = arg.strip()
+            if not text.lower().startswith("encedo-auth:"):
+                continue
+            if self.core.locked:
+                self.window.lock_view.banner.show_message(
+                    self.tr("Unlock first, then open the link again."), "info"
+                )
+                continue
+            if text.lower().startswith("encedo-auth:pair"):
+                self.pair()
+                if self.wizard is not None:
+                    self.wizard.read_text(text)
+            else:
+                self.window.show_request()
+                self.window.requests.open_text(text)
+
+    def try_demo(self) -> None:
+        answer = QMessageBox.question(
+            self.window,
+            self.tr("Try the demo"),
+            self.tr(
+                "The demo runs a built-in HEM and broker in a separate demo home and opens the "
+                "demo page in your browser. Nothing is mixed with your real data.\n\n"
+                "The app restarts in demo mode. Continue?"
+            ),
+        )
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        program, arguments = demo_command(self.core.paths.data_dir)
+        if QProcess.startDetached(program, arguments):
+            self.quit()
+        else:
+            QMessageBox.warning(self.window, APP_NAME, self.tr("The demo could not be started."))
+
+    # ================================================================== settings and theme
+
+    def _settings_changed(self, settings: Settings) -> None:
+        apply_theme(self.app, settings.theme)
+        self.core.requests.check_now()
+
+    def _theme_changed(self) -> None:
+        if self.core.settings.theme == "system":
+            apply_theme(self.app, "system")
+
+    # ================================================================== closing
+
+    def _closed_to_tray(self) -> None:
+        if not self.tray.available():
+            self.window.showMinimized()
+            return
+        state = self._ui_state()
+        if not state.get("tray_note_shown"):
+            self.tray.message(
+                APP_NAME,
+                self.tr(
+                    "The authenticator keeps running in the tray, so requests still reach "
+                    "you. Quit from the tray's menu."
+                ),
+            )
+            state["tray_note_shown"] = True
+            self._save_ui_state(state)
+
+    def _ui_state(self) -> dict[str, Any]:
+        path = self.core.paths.config_dir / UI_STATE_FILE
+        try:
+            obj = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return obj if isinstance(obj, dict) else {}
+
+    def _save_ui_state(self, state: dict[str, Any]) -> None:
+        path = self.core.paths.config_dir / UI_STATE_FILE
+        try:
+            write_private_atomic(path, json.dumps(state).encode("utf-8"))
+        except OSError:
+            log.info("could not remember the tray note")
+
+    def on_quit(self, fn: Callable[[], None]) -> None:
+        self._on_quit.append(fn)
+
+    def quit(self) -> None:
+        self.shutdown()
+        self.app.quit()
+
+    def shutdown(self) -> None:
+        """Stop everything, in order; safe to call twice."""
+        if self._stopped:
+            return
+        self._stopped = True
+        self.status_timer.stop()
+        self.idle.stop()
+        self.app.removeEventFilter(self.idle)
+        self.ctx.clipboard.clear()
+        self.core.requests.stop()
+        if self.session_lock is not None:
+            self.session_lock.stop()
+        try:
+            self.notifier.close()
+        except Exception:
+            log.exception("closing the notifier failed")
+        for fn in self._on_quit:
+            try:
+                fn()
+            except Exception:
+                log.exception("stopping %s failed", fn)
+        self.ctx.tasks.close()
+        self.tray.hide()
+        self.window.quitting = True
+        self.window.close()
+        self.core.close()
+
+
+def demo_command(home: os.PathLike[str] | str) -> tuple[str, list[str]]:
+    """How to start this same app in demo mode (a venv, a bundle, an installed script)."""
+    if getattr(sys, "frozen", False):
+        return sys.executable, ["--home", str(home), "--demo"]
+    return sys.executable, ["-m", "authenticator", "--home", str(home), "--demo"]

@@ -1,0 +1,1 @@
+"""Small reusable widgets: banners, the period chooser, passphrase fields, the region picker."""

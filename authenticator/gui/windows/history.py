@@ -1,0 +1,246 @@
+"""The History page: the journal, newest first, with filters and a chain check.
+
+Entries are read on the ``TaskRunner`` (the file may be long) and refreshed whenever the core
+journals something. Filters (HEM, kind, outcome, free text) work on what was read. "Verify"
+checks the HMAC chain; a broken chain shows a red banner naming the first broken entry — the
+journal was edited, reordered or cut, and the person should know.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from authenticator.gui import fmt
+from authenticator.gui.context import AppContext
+from authenticator.gui.widgets.banner import Banner
+from authenticator.store.journal import JournalEntry, VerifyReport
+
+__all__ = ["HistoryPage"]
+
+LIMIT = 2000
+_ALL = ""
+
+
+class HistoryPage(QWidget):
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.entries: list[JournalEntry] = []
+        self._loading = False
+        self._again = False
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(20, 16, 20, 16)
+        layout.setSpacing(10)
+        header = QHBoxLayout()
+        title = QLabel(self.tr("History"), self)
+        title.setProperty("role", "title")
+        header.addWidget(title)
+        header.addStretch(1)
+        self.verify_button = QPushButton(self.tr("&Verify the journal"), self)
+        self.verify_button.setAutoDefault(False)
+        self.verify_button.setToolTip(
+            self.tr("Checks that no entry was edited, removed or reordered.")
+        )
+        self.verify_button.clicked.connect(self.verify)
+        header.addWidget(self.verify_button)
+        layout.addLayout(header)
+        self.banner = Banner(self)
+        layout.addWidget(self.banner)
+
+        filters = QHBoxLayout()
+        self.hem = QComboBox(self)
+        self.hem.setAccessibleName(self.tr("Filter by HEM"))
+        self.kind = QComboBox(self)
+        self.kind.setAccessibleName(self.tr("Filter by kind"))
+        self.outcome = QComboBox(self)
+        self.outcome.setAccessibleName(self.tr("Filter by outcome"))
+        self.search = QLineEdit(self)
+        self.search.setPlaceholderText(self.tr("Search…"))
+        self.search.setAccessibleName(self.tr("Search the history"))
+        self.search.setClearButtonEnabled(True)
+        for combo in (self.hem, self.kind, self.outcome):
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+            combo.currentIndexChanged.connect(self.apply_filters)
+            filters.addWidget(combo)
+        self.search.textChanged.connect(self.apply_filters)
+        filters.addWidget(self.search, 1)
+        layout.addLayout(filters)
+
+        columns = [
+            self.tr("When"),
+            self.tr("HEM"),
+            self.tr("What"),
+            self.tr("Outcome"),
+            self.tr("Details"),
+        ]
+        self.table = QTableWidget(0, len(columns), self)
+        self.table.setHorizontalHeaderLabels(columns)
+        self.table.setAccessibleName(self.tr("Journal entries"))
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().hide()
+        self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(False)
+        head = self.table.horizontalHeader()
+        head.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        head.setStretchLastSection(True)
+        layout.addWidget(self.table, 1)
+        self.count = QLabel(self)
+        self.count.setProperty("role", "muted")
+        layout.addWidget(self.count)
+        self._fill_combos()
+        ctx.bridge.journalChanged.connect(self.reload)
+
+    # ------------------------------------------------------------------ loading
+
+    def reload(self) -> None:
+        if self.ctx.core.locked:
+            return
+        if self._loading:
+            self._again = True
+            return
+        self._loading = True
+        core = self.ctx.core
+        self.ctx.tasks.run(
+            lambda: core.journal_entries(limit=LIMIT),
+            self._loaded,
+            self._load_failed,
+            owner=self,
+            name="journal",
+        )
+
+    def _loaded(self, entries: list[JournalEntry]) -> None:
+        self._loading = False
+        self.entries = entries
+        self._fill_combos()
+        self.apply_filters()
+        if self._again:
+            self._again = False
+            self.reload()
+
+    def _load_failed(self, message: str, exc: BaseException) -> None:
+        self._loading = False
+        self.banner.show_message(message, "error")
+
+    def clear(self) -> None:
+        self.entries = []
+        self.table.setRowCount(0)
+        self.banner.clear_message()
+
+    def _fill_combos(self) -> None:
+        def refill(combo: QComboBox, everything: str, values: list[str]) -> None:
+            current = combo.currentData()
+            combo.blockSignals(True)
+            combo.clear()
+            combo.addItem(everything, _ALL)
+            for value in values:
+                combo.addItem(value, value)
+            index = combo.findData(current)
+            combo.setCurrentIndex(max(0, index))
+            combo.blockSignals(False)
+
+        refill(self.hem, self.tr("All HEMs"), sorted({e.hem for e in self.entries if e.hem}))
+        refill(self.kind, self.tr("All kinds"), sorted({e.kind for e in self.entries}))
+        refill(
+            self.outcome,
+            self.tr("All outcomes"),
+            sorted({e.outcome for e in self.entries if e.outcome}),
+        )
+
+    # ------------------------------------------------------------------ filtering
+
+    def visible_entries(self) -> list[JournalEntry]:
+        hem, kind, outcome = (
+            self.hem.currentData(),
+            self.kind.currentData(),
+            self.outcome.currentData(),
+        )
+        needle = self.search.text().strip().lower()
+        shown = []
+        for entry in self.entries:
+            if hem and entry.hem != hem:
+                continue
+            if kind and entry.kind != kind:
+                continue
+            if outcome and entry.outcome != outcome:
+                continue
+            if needle and needle not in self._haystack(entry):
+                continue
+            shown.append(entry)
+        return shown
+
+    @staticmethod
+    def _haystack(entry: JournalEntry) -> str:
+        parts = [entry.kind, entry.hem or "", entry.outcome or "", entry.text]
+        parts += [str(v) for v in entry.fields.values() if v is not None]
+        return " ".join(parts).lower()
+
+    def apply_filters(self) -> None:
+        shown = self.visible_entries()
+        self.table.setRowCount(len(shown))
+        for row, entry in enumerate(shown):
+            values = [
+                fmt.date_time(entry.ts),
+                entry.hem or "",
+                entry.kind,
+                entry.outcome or "",
+                entry.text,
+            ]
+            for col, value in enumerate(values):
+                item = QTableWidgetItem(value)
+                item.setToolTip(value)
+                item.setData(Qt.ItemDataRole.UserRole, entry.seq)
+                self.table.setItem(row, col, item)
+        self.count.setText(
+            self.tr("{shown} of {total} entries").format(shown=len(shown), total=len(self.entries))
+        )
+
+    # ------------------------------------------------------------------ verify
+
+    def verify(self) -> None:
+        self.verify_button.setEnabled(False)
+        self.banner.show_message(self.tr("Checking the journal…"), "info")
+        core = self.ctx.core
+        self.ctx.tasks.run(
+            core.verify_journal, self._verified, self._verify_failed, owner=self, name="verify"
+        )
+
+    def _verified(self, report: VerifyReport) -> None:
+        self.verify_button.setEnabled(True)
+        if report.ok:
+            self.banner.show_message(
+                self.tr("The journal is intact: {n} entries, none altered.").format(
+                    n=report.entries
+                ),
+                "ok",
+            )
+            return
+        where = (
+            self.tr("entry #{seq}").format(seq=report.first_broken)
+            if report.first_broken is not None
+            else self.tr("its end")
+        )
+        self.banner.show_message(
+            self.tr(
+                "The journal was tampered with: the chain breaks at {where} ({reason}). Entries "
+                "from there on cannot be trusted."
+            ).format(where=where, reason=report.reason),
+            "error",
+        )
+
+    def _verify_failed(self, message: str, exc: BaseException) -> None:
+        self.verify_button.setEnabled(True)
+        self.banner.show_message(message, "error")

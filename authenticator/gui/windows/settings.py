@@ -1,0 +1,331 @@
+"""The Settings page: how often to check, when to lock, notifications, theme, start at login,
+the default broker (advanced), and how the store is protected.
+
+Every change is saved at once (no Apply button), on the ``TaskRunner``: the core validates it,
+writes the file atomically and journals it. A refused value is explained in place and the field
+goes back to the saved value. Protection changes run a KDF or the keychain, so they also run off
+the GUI thread.
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+from typing import Any
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from authenticator.gui.context import AppContext
+from authenticator.gui.widgets.banner import Banner
+from authenticator.gui.widgets.passphrase import PassphraseField, strength_hint
+from authenticator.store.settings import Settings
+
+__all__ = ["PassphraseDialog", "SettingsPage"]
+
+THEMES = (("system", "Follow the system"), ("light", "Light"), ("dark", "Dark"))
+
+
+def _autostart() -> ModuleType | None:
+    try:
+        return importlib.import_module("authenticator.core.autostart")
+    except ImportError:
+        return None
+
+
+class PassphraseDialog(QDialog):
+    """Asks for the current and/or a new passphrase (typed twice)."""
+
+    def __init__(
+        self, title: str, *, current: bool, new: bool, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(title)
+        self.setMinimumWidth(420)
+        layout = QVBoxLayout(self)
+        form = QFormLayout()
+        self.current = PassphraseField(self.tr("Current passphrase"), self)
+        self.new = PassphraseField(self.tr("New passphrase"), self)
+        self.repeat = PassphraseField(self.tr("Repeat the new passphrase"), self)
+        if current:
+            form.addRow(self.tr("C&urrent"), self.current)
+        if new:
+            form.addRow(self.tr("&New"), self.new)
+            form.addRow(self.tr("&Repeat"), self.repeat)
+        layout.addLayout(form)
+        self.hint = QLabel(self)
+        self.hint.setProperty("role", "muted")
+        self.hint.setVisible(new)
+        self.new.textChanged.connect(lambda t: self.hint.setText(strength_hint(t)[1]))
+        layout.addWidget(self.hint)
+        self.banner = Banner(self)
+        layout.addWidget(self.banner)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
+        )
+        buttons.accepted.connect(self._check)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+        self._new_needed = new
+
+    def _check(self) -> None:
+        if self._new_needed:
+            if len(self.new.text()) < 8:
+                self.banner.show_message(self.tr("Use at least 8 characters."))
+                return
+            if self.new.text() != self.repeat.text():
+                self.banner.show_message(self.tr("The two new passphrases differ."))
+                return
+        self.accept()
+
+
+class SettingsPage(QWidget):
+    settingsChanged = Signal(object)  # noqa: N815 - Qt signal naming (Settings)
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(20, 16, 20, 16)
+        title = QLabel(self.tr("Settings"), self)
+        title.setProperty("role", "title")
+        outer.addWidget(title)
+        self.banner = Banner(self)
+        outer.addWidget(self.banner)
+        scroll = QScrollArea(self)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        outer.addWidget(scroll, 1)
+        body = QWidget(scroll)
+        scroll.setWidget(body)
+        layout = QVBoxLayout(body)
+        layout.setContentsMargins(0, 0, 8, 0)
+        layout.setSpacing(14)
+
+        general = QGroupBox(self.tr("General"), body)
+        form = QFormLayout(general)
+        self.notifications = QCheckBox(self.tr("Show a &notification for each request"), general)
+        self.start_at_login = QCheckBox(self.tr("Start at &login (in the tray)"), general)
+        self.theme = QComboBox(general)
+        self.theme.setAccessibleName(self.tr("Theme"))
+        for value, label in THEMES:
+            self.theme.addItem(self.tr(label), value)
+        self.poll = QSpinBox(general)
+        self.poll.setRange(1, 300)
+        self.poll.setSuffix(self.tr(" s"))
+        self.poll.setAccessibleName(self.tr("Check for requests every (seconds)"))
+        form.addRow(self.notifications)
+        form.addRow(self.start_at_login)
+        form.addRow(self.tr("&Theme"), self.theme)
+        form.addRow(self.tr("&Check for requests every"), self.poll)
+        layout.addWidget(general)
+
+        security = QGroupBox(self.tr("Locking"), body)
+        form = QFormLayout(security)
+        self.idle = QSpinBox(security)
+        self.idle.setRange(0, 1440)
+        self.idle.setSuffix(self.tr(" min"))
+        self.idle.setSpecialValueText(self.tr("Never"))
+        self.idle.setAccessibleName(self.tr("Lock after this many idle minutes (0: never)"))
+        self.session_lock = QCheckBox(self.tr("Lock when the &desktop session locks"), security)
+        self.mute = QSpinBox(security)
+        self.mute.setRange(0, 1440)
+        self.mute.setSuffix(self.tr(" min"))
+        self.mute.setAccessibleName(self.tr("Mute a HEM after a report (minutes)"))
+        form.addRow(self.tr("Lock after &idle"), self.idle)
+        form.addRow(self.session_lock)
+        form.addRow(self.tr("After “I didn't ask for this”, &mute the HEM for"), self.mute)
+        layout.addWidget(security)
+
+        protection = QGroupBox(self.tr("Protection"), body)
+        box = QVBoxLayout(protection)
+        self.protection = QLabel(protection)
+        self.protection.setWordWrap(True)
+        box.addWidget(self.protection)
+        row = QHBoxLayout()
+        self.change_button = QPushButton(self.tr("Change &passphrase…"), protection)
+        self.keychain_button = QPushButton(self.tr("Use the system &keychain"), protection)
+        self.passphrase_button = QPushButton(self.tr("Use a passphrase &instead…"), protection)
+        self.change_button.clicked.connect(self.change_passphrase)
+        self.keychain_button.clicked.connect(self.use_keychain)
+        self.passphrase_button.clicked.connect(self.use_passphrase)
+        for button in (self.change_button, self.keychain_button, self.passphrase_button):
+            button.setAutoDefault(False)
+            row.addWidget(button)
+        row.addStretch(1)
+        box.addLayout(row)
+        layout.addWidget(protection)
+
+        advanced = QGroupBox(self.tr("Advanced"), body)
+        form = QFormLayout(advanced)
+        self.broker = QLineEdit(advanced)
+        self.broker.setAccessibleName(self.tr("Default broker address"))
+        self.broker.setToolTip(
+            self.tr(
+                "Used for new pairings without a broker of their own; each pairing "
+                "remembers the broker it came from."
+            )
+        )
+        form.addRow(self.tr("Default &broker"), self.broker)
+        layout.addWidget(advanced)
+        layout.addStretch(1)
+
+        self._loading = False
+        self.notifications.toggled.connect(lambda v: self._save(notifications=v))
+        self.start_at_login.toggled.connect(self._start_at_login)
+        self.theme.currentIndexChanged.connect(
+            lambda _: self._save(theme=str(self.theme.currentData()))
+        )
+        self.poll.editingFinished.connect(lambda: self._save(poll_interval_s=self.poll.value()))
+        self.idle.editingFinished.connect(lambda: self._save(idle_lock_min=self.idle.value()))
+        self.session_lock.toggled.connect(lambda v: self._save(lock_on_session_lock=v))
+        self.mute.editingFinished.connect(
+            lambda: self._save(mute_minutes_after_report=self.mute.value())
+        )
+        self.broker.editingFinished.connect(
+            lambda: self._save(default_broker_url=self.broker.text().strip())
+        )
+        if _autostart() is None:
+            self.start_at_login.setEnabled(False)
+            self.start_at_login.setToolTip(self.tr("Not available in this version."))
+
+    # ------------------------------------------------------------------ showing
+
+    def reload(self) -> None:
+        s = self.ctx.core.settings
+        self._loading = True
+        try:
+            self.notifications.setChecked(s.notifications)
+            self.start_at_login.setChecked(s.start_at_login)
+            self.theme.setCurrentIndex(max(0, self.theme.findData(s.theme)))
+            self.poll.setValue(s.poll_interval_s)
+            self.idle.setValue(s.idle_lock_min)
+            self.session_lock.setChecked(s.lock_on_session_lock)
+            self.mute.setValue(s.mute_minutes_after_report)
+            self.broker.setText(s.default_broker_url)
+        finally:
+            self._loading = False
+        self._show_protection()
+
+    def _show_protection(self) -> None:
+        core = self.ctx.core
+        mode = core.store_mode()
+        keychain_ok = (
+            self.ctx.flags.get("keychain_available", False) if mode == "passphrase" else True
+        )
+        if mode == "keychain":
+            self.protection.setText(
+                self.tr(
+                    "The store is protected by the system keychain: it unlocks without a "
+                    "passphrase while you are logged in."
+                )
+            )
+        else:
+            self.protection.setText(
+                self.tr(
+                    "The store is protected by your passphrase: you type it when the app "
+                    "starts or after it locks."
+                )
+            )
+        self.change_button.setVisible(mode == "passphrase")
+        self.keychain_button.setVisible(mode == "passphrase")
+        self.keychain_button.setEnabled(keychain_ok)
+        if not keychain_ok:
+            self.keychain_button.setToolTip(self.tr("No system keychain is available here."))
+        self.passphrase_button.setVisible(mode == "keychain")
+
+    # ------------------------------------------------------------------ saving
+
+    def _save(self, **changes: Any) -> None:
+        if self._loading:
+            return
+        current = self.ctx.core.settings.to_json()
+        if all(current.get(k) == v for k, v in changes.items()):
+            return
+        core = self.ctx.core
+        self.ctx.tasks.run(
+            lambda: core.update_settings(**changes),
+            self._saved,
+            self._refused,
+            owner=self,
+            name="settings",
+        )
+
+    def _saved(self, settings: Settings) -> None:
+        self.banner.clear_message()
+        self.settingsChanged.emit(settings)
+
+    def _refused(self, message: str, exc: BaseException) -> None:
+        self.banner.show_message(message, "error")
+        self.reload()
+
+    def _start_at_login(self, enabled: bool) -> None:
+        if self._loading:
+            return
+        module = _autostart()
+        core = self.ctx.core
+
+        def apply() -> Settings:
+            if module is not None:
+                if enabled:
+                    module.enable()
+                else:
+                    module.disable()
+            return core.update_settings(start_at_login=enabled)
+
+        self.ctx.tasks.run(apply, self._saved, self._refused, owner=self, name="autostart")
+
+    # ------------------------------------------------------------------ protection
+
+    def _protect(self, fn: Any, done: str) -> None:
+        self.banner.show_message(self.tr("Working…"), "info")
+        self.ctx.tasks.run(
+            fn,
+            lambda _: (self.banner.show_message(done, "ok"), self._show_protection()),
+            lambda message, _: self.banner.show_message(message, "error"),
+            owner=self,
+            name="protection",
+        )
+
+    def change_passphrase(self) -> None:
+        dialog = PassphraseDialog(
+            self.tr("Change the passphrase"), current=True, new=True, parent=self
+        )
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return
+        old, new = dialog.current.take(), dialog.new.take()
+        dialog.repeat.clear()
+        core = self.ctx.core
+        self._protect(lambda: core.change_passphrase(old, new), self.tr("Passphrase changed."))
+
+    def use_keychain(self) -> None:
+        core = self.ctx.core
+        self._protect(core.use_keychain, self.tr("The store is now protected by the keychain."))
+
+    def use_passphrase(self) -> None:
+        dialog = PassphraseDialog(
+            self.tr("Protect with a passphrase"), current=False, new=True, parent=self
+        )
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return
+        new = dialog.new.take()
+        dialog.repeat.clear()
+        core = self.ctx.core
+        self._protect(
+            lambda: core.use_passphrase(new), self.tr("The store is now protected by a passphrase.")
+        )

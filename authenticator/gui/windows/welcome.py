@@ -1,0 +1,76 @@
+"""First run: no HEM yet. Pair one, or try the whole story with the built-in demo."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from authenticator.gui.icons import app_icon
+
+__all__ = ["WelcomeView"]
+
+
+class WelcomeView(QWidget):
+    pairRequested = Signal()  # noqa: N815 - Qt signal naming
+    demoRequested = Signal()  # noqa: N815 - Qt signal naming
+
+    def __init__(self, *, demo_mode: bool = False, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setAccessibleName(self.tr("Welcome"))
+        outer = QVBoxLayout(self)
+        outer.addStretch(1)
+        card = QFrame(self)
+        card.setProperty("role", "card")
+        card.setMaximumWidth(560)
+        outer.addWidget(card, 0, Qt.AlignmentFlag.AlignHCenter)
+        outer.addStretch(2)
+        layout = QVBoxLayout(card)
+        layout.setContentsMargins(32, 28, 32, 28)
+        layout.setSpacing(14)
+        icon = QLabel(card)
+        icon.setPixmap(app_icon().pixmap(QSize(72, 72), self.devicePixelRatioF()))
+        icon.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+        layout.addWidget(icon)
+        title = QLabel(self.tr("Welcome to Encedo Authenticator"), card)
+        title.setProperty("role", "title")
+        title.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+        title.setWordWrap(True)
+        layout.addWidget(title)
+        if demo_mode:
+            text = self.tr(
+                "This is the demo: a built-in HEM and broker run inside the app, and the demo "
+                "page opened in your browser plays the Encedo Manager. Pair with the QR code the "
+                "page shows, then send requests from the page and answer them here."
+            )
+        else:
+            text = self.tr(
+                "Pair this computer with your Encedo HEM once. From then on, whenever something "
+                "asks your HEM for access, you see here what is asked, by whom, from where and "
+                "until when — and you approve or deny it with one click."
+            )
+        body = QLabel(text, card)
+        body.setWordWrap(True)
+        body.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+        layout.addWidget(body)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        self.pair_button = QPushButton(self.tr("&Pair a HEM…"), card)
+        self.pair_button.setProperty("role", "primary")
+        self.pair_button.setAccessibleName(self.tr("Pair a HEM"))
+        self.pair_button.clicked.connect(self.pairRequested)
+        buttons.addWidget(self.pair_button)
+        self.demo_button = QPushButton(self.tr("Try the &demo"), card)
+        self.demo_button.setAccessibleName(self.tr("Try the demo"))
+        self.demo_button.setToolTip(
+            self.tr(
+                "Starts a built-in HEM and broker in a separate demo home; nothing is mixed "
+                "with your real data."
+            )
+        )
+        self.demo_button.clicked.connect(self.demoRequested)
+        self.demo_button.setVisible(not demo_mode)
+        buttons.addWidget(self.demo_button)
+        buttons.addStretch(1)
+        for button in (self.pair_button, self.demo_button):
+            button.setAutoDefault(False)
+        layout.addLayout(buttons)
