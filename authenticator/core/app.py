@@ -30,6 +30,7 @@ from authenticator.core.model import (
     Program,
 )
 from authenticator.core.netfactory import NetFactory
+from authenticator.core.remember import Remembered
 from authenticator.core.unpair import UnpairResult
 from authenticator.errors import (
     DecodeError,
@@ -107,6 +108,7 @@ class Core:
         self.hub = ListenerHub()
         self.inbox = Inbox(self.hub)
         self.handled = HandledRequests(paths)
+        self.remembered = Remembered()
         self._settings_store = SettingsStore(paths)
         self._settings = self._settings_store.load()
         self._vault: Vault | None = None
@@ -187,6 +189,7 @@ class Core:
                 return
             self.record(Kind.LOCKED, text=reason or "The authenticator was locked.")
             self.inbox.clear(Outcome.LOCKED, "The authenticator was locked.")
+            self.remembered.forget_all()
             self._vault.lock()
             self._record = None
         self.hub.lock_changed(True)
@@ -380,8 +383,15 @@ class Core:
         self.requests.sync()
         return self.pending()
 
-    def approve(self, request_id: str, period: Period = Period.MIN15, write: bool = False) -> Grant:
-        return self.requests.approve(request_id, period, write)
+    def approve(
+        self,
+        request_id: str,
+        period: Period = Period.MIN15,
+        write: bool = False,
+        *,
+        remember: bool = False,
+    ) -> Grant:
+        return self.requests.approve(request_id, period, write, remember=remember)
 
     def deny(self, request_id: str, *, report: bool = False) -> None:
         self.requests.deny(request_id, report=report)
@@ -395,12 +405,21 @@ class Core:
         write: bool = False,
         program: Program | None = None,
         reason: str | None = None,
+        quiet: bool = False,
     ) -> Entry:
-        """Ask the HEM itself for a request (direct path); it waits in the inbox for an answer."""
+        """Ask the HEM itself for a request (direct path); it waits in the inbox for an answer
+        (``quiet``: not put in the inbox, for an approval the person said not to ask again)."""
         from authenticator.core.direct import ask_hem
 
         return ask_hem(
-            self, scope=scope, hem=hem, period=period, write=write, program=program, reason=reason
+            self,
+            scope=scope,
+            hem=hem,
+            period=period,
+            write=write,
+            program=program,
+            reason=reason,
+            quiet=quiet,
         )
 
     def open_pasted(self, text: str) -> AccessRequest | PairingPreview:

@@ -65,8 +65,10 @@ def ask_hem(
     write: bool = False,
     program: Program | None = None,
     reason: str | None = None,
+    quiet: bool = False,
 ) -> Entry:
-    """Ask the HEM for an ``authreq`` for ``scope`` and queue it for the person to answer."""
+    """Ask the HEM for an ``authreq`` for ``scope`` and queue it for the person to answer
+    (``quiet``: build the request without queueing or announcing it)."""
     from authenticator.core.app import hem_url_of, keys_of
     from authenticator.core.requests import _pem
 
@@ -125,6 +127,8 @@ def ask_hem(
         default_write=write,
     )
     entry = Entry(request, DirectRoute(url, authreq))
+    if quiet:
+        return entry
     core.inbox.add(entry)
     core.record(
         Kind.SHOWN,

@@ -295,16 +295,34 @@ class Requests:
 
     # ------------------------------------------------------------------ answers
 
-    def approve(self, request_id: str, period: Period = Period.MIN15, write: bool = False) -> Grant:
+    def approve(
+        self,
+        request_id: str,
+        period: Period = Period.MIN15,
+        write: bool = False,
+        *,
+        remember: bool = False,
+    ) -> Grant:
         """Grant a request for ``period`` (with write access where it applies).
 
         Returns the :class:`Grant`; for a local or pasted request it carries the bearer token.
+        ``remember`` (local programs, when the setting allows it): don't ask this program again
+        for this scope until the token expires.
         """
-        from authenticator.core.app import hem_url_of, keys_of
-
         if self._c.locked:
             raise LockedError()
         entry = self._c.inbox.claim(request_id)
+        grant = self.grant(entry, period, write)
+        req = entry.request
+        if remember and req.program is not None and self._c.settings.agent_remember_program:
+            self._c.remembered.add(req.program, req.hem, req.scope, exp=grant.exp, write=write)
+        return grant
+
+    def grant(self, entry: Entry, period: Period, write: bool) -> Grant:
+        """Answer ``entry`` with an approval (claimed from the inbox, or never put in it)."""
+        from authenticator.core.app import hem_url_of, keys_of
+
+        request_id = entry.request.id
         req, route = entry.request, entry.route
         try:
             if write and not req.write_possible:

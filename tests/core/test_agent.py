@@ -310,3 +310,43 @@ def test_another_user_cannot_connect(agent: AgentServer) -> None:
         assert out.stdout.strip() == "refused", out.stderr
     finally:
         agent.path.parent.chmod(0o700)
+
+
+class Remembering(Person):
+    """Approves with "don't ask again" ticked."""
+
+    def request_added(self, request: AccessRequest) -> None:
+        self.seen.append(request)
+        threading.Thread(
+            target=lambda: self.core.approve(request.id, request.default_period, remember=True)
+        ).start()
+
+
+def test_dont_ask_again_is_off_by_default(paired: Core, agent: AgentServer) -> None:
+    person = Remembering(paired)
+    paired.add_listener(person)
+    client = AgentClient(agent.path)
+    client.token("keymgmt:list")
+    client.token("keymgmt:list")
+    assert len(person.seen) == 2  # asked both times
+
+
+def test_dont_ask_again_until_the_token_expires(paired: Core, agent: AgentServer) -> None:
+    paired.update_settings(agent_remember_program=True)
+    person = Remembering(paired)
+    paired.add_listener(person)
+    client = AgentClient(agent.path)
+    first = client.token("keymgmt:list", period=Period.H1)
+    second = client.token("keymgmt:list")  # 15 min: within the approved hour
+    assert second.token != first.token
+    assert len(person.seen) == 1  # the second one was not asked
+    entry = paired.journal_entries()[0]
+    assert entry.kind == "token.issued"
+    assert entry.fields["remembered"] is True
+    client.token("keymgmt:list", period=Period.H8)  # longer than approved: asked
+    client.token("system:config")  # another scope: asked
+    assert len(person.seen) == 3
+    paired.lock()
+    paired.unlock("correct horse battery staple")
+    client.token("keymgmt:list")  # forgotten on lock: asked again
+    assert len(person.seen) == 4

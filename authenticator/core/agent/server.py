@@ -220,6 +220,21 @@ class AgentServer:
 
     # ------------------------------------------------------------------ token
 
+    def _remembered(self, program: Program, request: TokenRequest) -> bool:
+        """Whether the person said not to ask again for this program and scope (opt-in)."""
+        core = self._core
+        if not core.settings.agent_remember_program or program.uid is None:
+            return False
+        try:
+            hem = core.pairing(request.hem).name
+        except AuthenticatorError:
+            return False
+        now = core.clock.now()
+        until = now + int(request.period)
+        return core.remembered.allows(
+            program, hem, request.scope, until=until, write=request.write, now=now
+        )
+
     def _program(self, peer: ProcessInfo | None) -> Program:
         if peer is None:
             return Program(name="a local program")
@@ -236,6 +251,7 @@ class AgentServer:
         key = f"{program.uid}|{program.path or program.name}"
         try:
             with self._limiter.slot(key):
+                auto = self._remembered(program, request)
                 entry = self._core.ask_hem(
                     request.scope,
                     hem=request.hem,
@@ -243,7 +259,10 @@ class AgentServer:
                     write=request.write,
                     program=program,
                     reason=request.reason,
+                    quiet=auto,
                 )
+                if auto:
+                    self._core.requests.grant(entry, request.period, request.write)
                 decision = entry.decision
                 while not decision.wait(0.25):
                     if _gone(conn):
@@ -255,11 +274,13 @@ class AgentServer:
             return {"ok": False, "error": code, "message": message}
         outcome, grant = decision.outcome, decision.grant
         if outcome is Outcome.APPROVED and grant is not None and grant.token is not None:
+            how = " without asking (remembered)" if auto else ""
             self._core.record(
                 Kind.TOKEN_ISSUED,
                 hem=entry.request.hem,
                 outcome="issued",
-                text=f"A token for {grant.scope} was handed to {program.describe()}.",
+                text=f"A token for {grant.scope} was handed to {program.describe()}{how}.",
+                remembered=auto,
                 program=program.name,
                 path=program.path,
                 pid=program.pid,
