@@ -187,7 +187,7 @@ class RequestsPage(QWidget):
 
     def _update_visibility(self) -> None:
         self.list.setVisible(len(self._requests) > 1)
-        if not self._requests and self.view.state != "done":
+        if not self._requests and self.view.state not in ("done", "busy"):
             self.view.clear()
             self.stack.setCurrentWidget(self.empty)
         elif self._requests and self.view.state == "empty":
