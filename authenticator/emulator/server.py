@@ -467,18 +467,17 @@ def _parser() -> argparse.ArgumentParser:
 
 def _describe(running: RunningEmulator, passphrase: str | None) -> str:
     urls = running.urls
-    lines = ["Encedo HEM emulator running."]
-    for index, url in enumerate(urls.hems):
-        lines.append(f"  HEM {index}:    {url}")
-    lines += [
-        f"  passphrase: {passphrase if passphrase is not None else '(fresh HEMs: none yet)'}",
-        f"  broker:   {urls.broker}/notify",
-        f"  check-in: {urls.backend}/checkin",
-        f"  demo:     {urls.demo}",
-        f"  admin:    {urls.admin}/",
+    rows = [(f"HEM {index}", url) for index, url in enumerate(urls.hems)]
+    rows += [
+        ("passphrase", passphrase if passphrase is not None else "none (fresh HEMs)"),
+        ("broker", f"{urls.broker}/notify"),
+        ("check-in", f"{urls.backend}/checkin"),
+        ("demo page", urls.demo),
+        ("admin API", f"{urls.admin}/"),
     ]
     if urls.cert_sha256:
-        lines.append(f"  TLS certificate SHA-256: {urls.cert_sha256}")
+        rows.append(("TLS SHA-256", urls.cert_sha256))
+    lines = ["Encedo HEM emulator running.", *(f"  {k + ':':<13}{v}" for k, v in rows)]
     lines.append("Press Ctrl-C to stop.")
     return "\n".join(lines)
 
