@@ -65,6 +65,7 @@ __all__ = ["Emulator", "RunningEmulator", "build_app", "main", "serve_in_thread"
 
 DEFAULT_PASSPHRASE = "demo"  # noqa: S105 - the documented demo passphrase, not a secret
 START_TIMEOUT = 10.0
+_LOOPBACK_FOR = {"0.0.0.0": "127.0.0.1", "::": "::1"}  # noqa: S104 - names, not binds
 
 
 class Emulator:
@@ -342,7 +343,8 @@ class RunningEmulator:
             self._tmp = Path(tempfile.mkdtemp(prefix="encedo-emulator-"))
             self.cert_path, self._key_path, self.cert_sha256 = make_certificate(self._tmp, host)
         self._start()
-        netloc = f"[{host}]" if ":" in host else host
+        shown = _LOOPBACK_FOR.get(host, host)  # listening everywhere: advertise loopback
+        netloc = f"[{shown}]" if ":" in shown else shown
         emulator.bind(f"{'https' if https else 'http'}://{netloc}:{self.port}", self.cert_sha256)
         emulator.listener = self
 
