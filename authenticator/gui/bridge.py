@@ -12,6 +12,7 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, Signal
 
 from authenticator.core.model import AccessRequest, ConnectionState, Outcome
+from authenticator.gui.qtfix import emit
 
 __all__ = ["Bridge"]
 
@@ -30,25 +31,25 @@ class Bridge(QObject):
     # ------------------------------------------------------------------ CoreListener
 
     def request_added(self, request: AccessRequest) -> None:
-        self.requestAdded.emit(request)
+        emit(self.requestAdded, request)
 
     def request_removed(self, request: AccessRequest, outcome: Outcome, message: str) -> None:
-        self.requestRemoved.emit(request, outcome, message)
+        emit(self.requestRemoved, request, outcome, message)
 
     def connection_changed(self, state: ConnectionState) -> None:
-        self.connectionChanged.emit(state)
+        emit(self.connectionChanged, state)
 
     def lock_changed(self, locked: bool) -> None:
-        self.lockChanged.emit(locked)
+        emit(self.lockChanged, locked)
 
     def hems_changed(self) -> None:
-        self.hemsChanged.emit()
+        emit(self.hemsChanged)
 
     def journal_changed(self) -> None:
-        self.journalChanged.emit()
+        emit(self.journalChanged)
 
     # ------------------------------------------------------------------ the agent's "open"
 
     def open_links(self, args: list[str]) -> None:
         """``AgentServer(on_open=...)``: called on an agent thread; handled on the GUI thread."""
-        self.openRequested.emit(list(args))
+        emit(self.openRequested, list(args))

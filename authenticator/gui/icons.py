@@ -11,7 +11,7 @@ import logging
 from functools import cache
 from typing import Literal
 
-from PySide6.QtCore import QRectF, Qt
+from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPixmap
 
 from authenticator import APP_ID
@@ -63,7 +63,7 @@ def tray_icon(state: TrayState, count: int = 0) -> QIcon:
     text = str(count) if count < 10 else "9+"
     for size in _SIZES:
         for ratio in (1.0, 2.0):
-            pix = base.pixmap(size, size, devicePixelRatio=ratio)
+            pix = base.pixmap(QSize(size, size), ratio)
             if pix.isNull():
                 pix = QPixmap(int(size * ratio), int(size * ratio))
                 pix.fill(Qt.GlobalColor.transparent)

@@ -12,6 +12,8 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, QObject, QTimer, Signal
 
+from authenticator.gui.qtfix import emit
+
 __all__ = ["IdleWatcher"]
 
 _INPUT = {
@@ -62,4 +64,4 @@ class IdleWatcher(QObject):
         minutes = self._minutes()
         if minutes > 0 and self._clock() - self.last_input >= minutes * 60:
             self.last_input = self._clock()
-            self.idle.emit()
+            emit(self.idle)

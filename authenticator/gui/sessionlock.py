@@ -17,6 +17,8 @@ from collections import deque
 
 from PySide6.QtCore import QObject, Signal
 
+from authenticator.gui.qtfix import emit
+
 __all__ = ["SessionLockWatcher"]
 
 log = logging.getLogger(__name__)
@@ -115,4 +117,4 @@ class SessionLockWatcher(QObject):
             except TimeoutError:
                 continue
             if hit(msg):  # type: ignore[operator]
-                self.locked.emit(source)
+                emit(self.locked, source)

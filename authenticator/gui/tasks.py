@@ -28,6 +28,7 @@ import shiboken6
 from PySide6.QtCore import QObject, QThreadPool, Signal
 
 from authenticator.errors import AuthenticatorError
+from authenticator.gui.qtfix import emit
 
 __all__ = ["GENERIC_ERROR", "TaskRunner", "error_text"]
 
@@ -105,9 +106,9 @@ class TaskRunner(QObject):
             try:
                 result = fn()
             except BaseException as exc:  # noqa: BLE001 - every failure goes back as words
-                signal.emit(task_id, False, exc)
+                emit(signal, task_id, False, exc)
             else:
-                signal.emit(task_id, True, result)
+                emit(signal, task_id, True, result)
 
         self._pool.start(work)
         return task_id
@@ -119,7 +120,7 @@ class TaskRunner(QObject):
         if pending is not None:
             self._call(pending, ok, payload)
         if left == 0:
-            self.idle.emit()
+            emit(self.idle)
 
     @staticmethod
     def _call(pending: _Pending[Any], ok: bool, payload: object) -> None:

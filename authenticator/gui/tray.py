@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
 from authenticator import APP_NAME
 from authenticator.gui.icons import TrayState, tray_icon
+from authenticator.gui.qtfix import emit
 
 __all__ = ["Tray"]
 
@@ -60,7 +61,7 @@ class Tray(QObject):
             QSystemTrayIcon.ActivationReason.Trigger,
             QSystemTrayIcon.ActivationReason.DoubleClick,
         ):
-            self.openRequested.emit()
+            emit(self.openRequested)
 
     def update(self, *, state: TrayState, count: int, offline_reason: str = "") -> None:
         """Show ``state``; ``count`` waiting requests (shown only when unlocked)."""

@@ -9,6 +9,7 @@ from pytestqt.qtbot import QtBot
 
 from authenticator.core.app import Core
 from authenticator.core.model import Program
+from authenticator.core.netfactory import NetFactory
 from authenticator.emulator.requester import Requester
 from authenticator.emulator.server import RunningEmulator
 from authenticator.gui.windows.main import MainWindow
@@ -96,7 +97,9 @@ def test_key_use_shows_the_key(
         for i in range(view.form.count())
         if view.form.itemAt(i).widget() is not None
     ]
-    assert "Key id" in texts and "Label" in texts and "PGP main" in texts
+    assert "Key id" in texts
+    assert "Label" in texts
+    assert "PGP main" in texts
     assert not view.raw.isVisibleTo(view)
     view.details_toggle.click()
     assert view.raw.isVisibleTo(view)
@@ -240,6 +243,7 @@ def test_keyboard_only_approve(
 def test_the_gui_thread_never_blocks(
     qtbot: QtBot, window: MainWindow, core: Core, requester: Requester, emu: RunningEmulator
 ) -> None:
+    core.net = NetFactory(hem_timeout=10.0, broker_timeout=10.0)  # slow, not failing
     paired(core, requester)
     session = requester.request_access("keymgmt:list")
     rid = bring_in(qtbot, core, session)
@@ -284,13 +288,16 @@ def test_local_program_token_is_handed_over(
         for i in range(view.form.count())
         if (w := view.form.itemAt(i).widget()) is not None
     )
-    assert "backup.sh" in texts and "/usr/local/bin/backup.sh" in texts and "pid 4242" in texts
+    assert "backup.sh" in texts
+    assert "/usr/local/bin/backup.sh" in texts
+    assert "pid 4242" in texts
     assert "“nightly backup” (not verified)" in texts
     assert view.period.period() is Period.H8  # the program's asked period is the default
     qtbot.mouseClick(view.approve_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: view.state == "done", timeout=10_000)
     assert "Token handed to backup.sh" in view.banner.text()
-    assert entry.decision.grant is not None and entry.decision.grant.token
+    assert entry.decision.grant is not None
+    assert entry.decision.grant.token
     assert entry.decision.grant.token not in view.banner.text()
 
 

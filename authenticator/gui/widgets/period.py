@@ -9,6 +9,7 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QRadioButton, QWidget
 
+from authenticator.gui.qtfix import emit
 from authenticator.protocol.periods import Period
 
 __all__ = ["PeriodChooser"]
@@ -38,7 +39,7 @@ class PeriodChooser(QWidget):
 
     def _toggled(self, value: int, checked: bool) -> None:
         if checked:
-            self.changed.emit(Period(value))
+            emit(self.changed, Period(value))
 
     def period(self) -> Period:
         checked = self._group.checkedId()

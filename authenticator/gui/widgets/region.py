@@ -19,6 +19,8 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QRubberBand, QWidget
 
+from authenticator.gui.qtfix import emit
+
 __all__ = ["RegionPicker"]
 
 
@@ -87,7 +89,7 @@ class RegionPicker(QWidget):
             self.update()
             return
         self._done = True
-        self.picked.emit(self.shot.copy(self._to_image(area)))
+        emit(self.picked, self.shot.copy(self._to_image(area)))
         self.close()
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
@@ -99,5 +101,5 @@ class RegionPicker(QWidget):
     def closeEvent(self, event: object) -> None:  # noqa: N802
         if not self._done:
             self._done = True
-            self.cancelled.emit()
+            emit(self.cancelled)
         super().closeEvent(event)  # type: ignore[arg-type]

@@ -43,6 +43,7 @@ from authenticator.errors import (
 )
 from authenticator.gui import fmt
 from authenticator.gui.context import AppContext
+from authenticator.gui.qtfix import emit
 from authenticator.gui.widgets.banner import Banner
 from authenticator.gui.widgets.period import PeriodChooser
 from authenticator.protocol.periods import Period
@@ -383,7 +384,7 @@ class ApprovalView(QWidget):
         others = [r for r in self.ctx.core.pending() if request is None or r.id != request.id]
         self.next_button.setVisible(bool(others))
         if request is not None:
-            self.finished.emit(request.id)
+            emit(self.finished, request.id)
 
     def _approved(self, grant: Grant) -> None:
         request = self.request

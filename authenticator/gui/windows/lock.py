@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QFrame, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from authenticator.gui.context import AppContext
 from authenticator.gui.icons import state_icon
+from authenticator.gui.qtfix import emit
 from authenticator.gui.widgets.banner import Banner
 from authenticator.gui.widgets.passphrase import PassphraseField
 
@@ -103,7 +104,7 @@ class LockView(QWidget):
     def _done(self) -> None:
         self.banner.clear_message()
         self.button.setEnabled(True)
-        self.unlocked.emit()
+        emit(self.unlocked)
 
     def _failed(self, message: str, exc: BaseException) -> None:
         self.button.setEnabled(True)

@@ -25,6 +25,7 @@ from authenticator.core.model import ConnectionState
 from authenticator.errors import LockedError
 from authenticator.gui.context import AppContext
 from authenticator.gui.icons import app_icon
+from authenticator.gui.qtfix import emit
 from authenticator.gui.windows.hems import HemsPage
 from authenticator.gui.windows.history import HistoryPage
 from authenticator.gui.windows.lock import LockView
@@ -234,7 +235,7 @@ class MainWindow(QMainWindow):
             return
         event.ignore()
         self.hide()
-        self.closedToTray.emit()
+        emit(self.closedToTray)
 
     def bring_up(self) -> None:
         self.show()

@@ -38,6 +38,7 @@ from authenticator.core.qrimage import decode_image_file
 from authenticator.gui import capture
 from authenticator.gui.context import AppContext
 from authenticator.gui.icons import app_icon
+from authenticator.gui.qtfix import emit
 from authenticator.gui.widgets.banner import Banner
 from authenticator.gui.widgets.passphrase import PassphraseField
 from authenticator.gui.widgets.region import RegionPicker
@@ -447,7 +448,7 @@ class PairingWizard(QDialog):
         self._idle()
         self.source_banner.clear_message()
         if isinstance(result, AccessRequest):
-            self.requestOpened.emit(result)
+            emit(self.requestOpened, result)
             self.accept()
             return
         self.show_preview(result)
@@ -665,4 +666,4 @@ class PairingWizard(QDialog):
         )
         self.pages.setCurrentWidget(self.done_page)
         self.done_button.setFocus()
-        self.paired.emit(hem)
+        emit(self.paired, hem)

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 from authenticator.core.model import AccessRequest, Outcome, PairingPreview
 from authenticator.gui import fmt
 from authenticator.gui.context import AppContext
+from authenticator.gui.qtfix import emit
 from authenticator.gui.widgets.banner import Banner
 from authenticator.gui.windows.approval import ApprovalView
 
@@ -126,7 +127,7 @@ class RequestsPage(QWidget):
         elif self.view.state == "done":
             self.view.next_button.show()
         self._update_visibility()
-        self.countChanged.emit(len(self._requests))
+        emit(self.countChanged, len(self._requests))
 
     def remove(self, request: AccessRequest, outcome: Outcome, message: str) -> None:
         self._requests.pop(request.id, None)
@@ -135,7 +136,7 @@ class RequestsPage(QWidget):
             self.list.takeItem(self.list.row(item))
         self.view.request_gone(request, message)
         self._update_visibility()
-        self.countChanged.emit(len(self._requests))
+        emit(self.countChanged, len(self._requests))
 
     def clear(self) -> None:
         """Forget everything shown (the app locked)."""
@@ -145,7 +146,7 @@ class RequestsPage(QWidget):
         self.stack.setCurrentWidget(self.empty)
         self.banner.clear_message()
         self._update_visibility()
-        self.countChanged.emit(0)
+        emit(self.countChanged, 0)
 
     def _item(self, request_id: str) -> QListWidgetItem | None:
         for row in range(self.list.count()):
@@ -285,7 +286,7 @@ class RequestsPage(QWidget):
     def _opened(self, result: AccessRequest | PairingPreview) -> None:
         self.banner.clear_message()
         if isinstance(result, PairingPreview):
-            self.pairingOpened.emit(result)
+            emit(self.pairingOpened, result)
             return
         self.add(result)
         self.select(result.id)

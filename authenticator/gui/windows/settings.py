@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from authenticator.gui.context import AppContext
+from authenticator.gui.qtfix import emit
 from authenticator.gui.widgets.banner import Banner
 from authenticator.gui.widgets.passphrase import PassphraseField, strength_hint
 from authenticator.store.settings import Settings
@@ -268,7 +269,7 @@ class SettingsPage(QWidget):
 
     def _saved(self, settings: Settings) -> None:
         self.banner.clear_message()
-        self.settingsChanged.emit(settings)
+        emit(self.settingsChanged, settings)
 
     def _refused(self, message: str, exc: BaseException) -> None:
         self.banner.show_message(message, "error")

@@ -10,6 +10,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFormLayout, QFrame, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from authenticator.gui.context import AppContext
+from authenticator.gui.qtfix import emit
 from authenticator.gui.widgets.banner import Banner
 from authenticator.gui.widgets.passphrase import PassphraseField, strength_hint
 
@@ -100,7 +101,7 @@ class SetupView(QWidget):
 
     def _done(self) -> None:
         self.banner.clear_message()
-        self.created.emit()
+        emit(self.created)
 
     def _failed(self, message: str, exc: BaseException) -> None:
         self.button.setEnabled(True)

@@ -1,0 +1,214 @@
+"""The running app: tray menu, notification actions, links from a second launch, single instance,
+closing to the tray, and the start-up choices (set-up, lock screen, demo)."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+
+from authenticator.core.agent.server import AgentServer
+from authenticator.core.app import Core
+from authenticator.emulator.requester import Requester
+from authenticator.gui import app as gui_app
+from authenticator.gui.context import AppContext
+from authenticator.gui.controller import AppController
+from authenticator.protocol.periods import Period
+from authenticator.store.paths import AppPaths
+from tests.gui.conftest import bring_in, outcome, paired
+from tests.support_emulator import PASSPHRASE, make_core
+
+
+@pytest.fixture
+def controller(qtbot: QtBot, ctx: AppContext, qapp: QApplication) -> Iterator[AppController]:
+    c = AppController(qapp, ctx, watch_session=False, start_poller=False, open_browser=False)
+    qtbot.addWidget(c.window)
+    c.start(show=True)
+    qtbot.waitUntil(lambda: "keychain_available" in ctx.flags)
+    c.window.enter_unlocked()
+    yield c
+    c.shutdown()
+
+
+def test_tray_menu_actions(
+    qtbot: QtBot, controller: AppController, core: Core, requester: Requester
+) -> None:
+    tray, window = controller.tray, controller.window
+    assert [a.text() for a in tray.menu.actions() if a.text()] == [
+        "&Open", "&Check now", "&Pair a HEM…", "&Lock", "&Settings…", "&Quit",
+    ]  # fmt: skip
+    window.hide()
+    tray.actions["open"].trigger()
+    assert window.isVisible()
+    tray.actions["settings"].trigger()
+    assert window.pages.currentWidget() is window.settings
+    tray.actions["pair"].trigger()
+    assert controller.wizard is not None
+    assert controller.wizard.isVisible()
+    controller.wizard.reject()
+    qtbot.waitUntil(lambda: controller.wizard is None)
+    tray.actions["check"].trigger()  # no poller in tests: nothing to wait for, nothing breaks
+    paired(core, requester)
+    session = requester.request_access("keymgmt:list")
+    bring_in(qtbot, core, session)
+    qtbot.waitUntil(lambda: tray.state == "pending")
+    assert tray.tooltip() == "1 request waiting"
+    with qtbot.waitSignal(controller.ctx.bridge.lockChanged, timeout=10_000):
+        tray.actions["lock"].trigger()
+    assert core.locked
+    qtbot.waitUntil(lambda: tray.state == "locked")
+    assert window.screens.currentWidget() is window.lock_view
+    assert "request" not in tray.tooltip()
+    tray.actions["quit"].trigger()
+    assert controller._stopped
+
+
+def test_notification_actions_pass_the_lock_check(
+    qtbot: QtBot, controller: AppController, core: Core, requester: Requester
+) -> None:
+    paired(core, requester)
+    a = requester.request_access("keymgmt:list")
+    b = requester.request_access("system:config")
+    bring_in(qtbot, core, a)
+    bring_in(qtbot, core, b)
+    qtbot.waitUntil(lambda: controller.window.requests.count == 2)
+    controller.on_action(a.event_id, "approve")
+    result = outcome(qtbot, a)
+    assert result.state == "approved"
+    assert result.claims["exp"] - result.claims["iat"] in (int(Period.MIN15), int(Period.MIN15) - 1)
+    qtbot.waitUntil(lambda: controller.window.requests.view.state == "done", timeout=10_000)
+    # Locked: a click on Deny in a stale bubble does nothing but show the lock screen.
+    with qtbot.waitSignal(controller.ctx.bridge.lockChanged, timeout=10_000):
+        controller.lock()
+    controller.on_action(b.event_id, "deny")
+    assert b.poll().state == "pending"
+    assert controller.window.screens.currentWidget() is controller.window.lock_view
+
+
+def test_notification_open_and_deny(
+    qtbot: QtBot, controller: AppController, core: Core, requester: Requester
+) -> None:
+    paired(core, requester)
+    a = requester.request_access("keymgmt:list")
+    bring_in(qtbot, core, a)
+    qtbot.waitUntil(lambda: controller.window.requests.count == 1)
+    controller.window.hide()
+    controller.on_action(a.event_id, "open")
+    assert controller.window.isVisible()
+    assert controller.window.requests.view.request.id == a.event_id
+    controller.on_action(a.event_id, "deny")
+    assert outcome(qtbot, a).state == "denied"
+
+
+def test_a_link_from_a_second_launch_opens_the_pairing_preview(
+    qtbot: QtBot, controller: AppController, requester: Requester
+) -> None:
+    session = requester.start_pairing()
+    controller.ctx.bridge.open_links([session.pair_link])
+    qtbot.waitUntil(lambda: controller.wizard is not None)
+    wizard = controller.wizard
+    qtbot.waitUntil(lambda: wizard.pages.currentWidget() is wizard.preview_page, timeout=10_000)
+    assert wizard.p_host.text() == session.qr.hostname
+    wizard.reject()
+
+
+def test_closing_the_window_keeps_the_app_in_the_tray(
+    qtbot: QtBot, controller: AppController, core: Core
+) -> None:
+    window = controller.window
+    window.close()
+    assert not window.isVisible() or window.isMinimized()
+    assert not controller._stopped
+    note = core.paths.config_dir / "gui-state.json"
+    if controller.tray.available():
+        assert "tray_note_shown" in note.read_text()
+
+
+def test_single_instance_forwards_links(tmp_path: Path, qapp: QApplication) -> None:
+    home = tmp_path / "home"
+    first = make_core(home)
+    received: list[list[str]] = []
+    server = AgentServer(first, on_open=received.append)
+    server.start()
+    try:
+        args = argparse.Namespace(home=str(home), demo=False, links=["encedo-auth:pair?x=1"])
+        assert gui_app.run(args) == 0
+        assert received == [["encedo-auth:pair?x=1"]]
+    finally:
+        server.stop()
+        first.close()
+
+
+def test_first_run_without_keychain_asks_for_a_passphrase(
+    qtbot: QtBot, tmp_path: Path, qapp: QApplication, emu: object
+) -> None:
+    from authenticator.gui.bridge import Bridge
+    from authenticator.gui.clipboard import ClipboardGuard
+    from authenticator.gui.tasks import TaskRunner
+
+    core = make_core(tmp_path / "fresh")
+    bridge = Bridge()
+    core.add_listener(bridge)
+    ctx = AppContext(core=core, tasks=TaskRunner(), bridge=bridge, clipboard=ClipboardGuard())
+    c = AppController(qapp, ctx, watch_session=False, start_poller=False, open_browser=False)
+    qtbot.addWidget(c.window)
+    try:
+        c.start()
+        qtbot.waitUntil(lambda: "keychain_available" in ctx.flags)
+        setup = c.window.setup
+        assert c.window.screens.currentWidget() is setup
+        setup.first.setText("short")
+        setup.create()
+        assert setup.banner.kind == "error"
+        setup.first.setText(PASSPHRASE)
+        setup.second.setText(PASSPHRASE + "x")
+        setup.create()
+        assert "differ" in setup.banner.text()
+        setup.first.setText(PASSPHRASE)
+        setup.second.setText(PASSPHRASE)
+        with qtbot.waitSignal(setup.created, timeout=20_000):
+            setup.create()
+        assert core.store_mode() == "passphrase"
+        qtbot.waitUntil(lambda: c.window.screens.currentWidget() is c.window.welcome)
+    finally:
+        c.shutdown()
+
+
+def test_passphrase_store_starts_on_the_lock_screen(
+    qtbot: QtBot, tmp_path: Path, qapp: QApplication, emu: object
+) -> None:
+    from authenticator.gui.bridge import Bridge
+    from authenticator.gui.clipboard import ClipboardGuard
+    from authenticator.gui.tasks import TaskRunner
+
+    home = tmp_path / "h"
+    make_core(home).create_store(passphrase=PASSPHRASE)
+    core = make_core(home)
+    bridge = Bridge()
+    core.add_listener(bridge)
+    ctx = AppContext(core=core, tasks=TaskRunner(), bridge=bridge, clipboard=ClipboardGuard())
+    c = AppController(qapp, ctx, watch_session=False, start_poller=False, open_browser=False)
+    qtbot.addWidget(c.window)
+    try:
+        c.start()
+        assert c.window.screens.currentWidget() is c.window.lock_view
+        assert c.tray.state == "locked"
+        c.window.lock_view.passphrase.setText(PASSPHRASE)
+        with qtbot.waitSignal(bridge.lockChanged, timeout=20_000):
+            c.window.lock_view.unlock()
+        qtbot.waitUntil(lambda: c.window.screens.currentWidget() is c.window.welcome)
+        assert c.tray.state == "normal"
+    finally:
+        c.shutdown()
+
+
+def test_demo_home_is_separate(tmp_path: Path) -> None:
+    real = AppPaths.for_home(tmp_path / "real")
+    demo = gui_app.demo_paths(real)
+    assert demo.data_dir == real.data_dir / "demo"
+    assert demo.vault != real.vault
+    assert demo.agent_socket != real.agent_socket

@@ -1,0 +1,91 @@
+"""The HEMs and Settings pages: rename, unmute, unpair with the local-only fallback, settings."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
+
+from authenticator.core.app import Core
+from authenticator.emulator.requester import Requester
+from authenticator.emulator.server import RunningEmulator
+from authenticator.gui.windows.main import MainWindow
+from authenticator.gui.windows.unpair import UnpairDialog
+from tests.gui.conftest import paired
+
+
+def test_hems_table_and_rename(
+    qtbot: QtBot, window: MainWindow, core: Core, requester: Requester
+) -> None:
+    hem = paired(core, requester)
+    page = window.hems
+    qtbot.waitUntil(lambda: page.table.rowCount() == 1)
+    assert page.table.item(0, 0).text() == hem.name
+    assert page.table.item(0, 5).text() == "broker"
+    assert page.selected() is not None
+    core_rename = core.rename_hem
+    window.ctx.tasks.run(lambda: core_rename(hem.name, "desk HEM"))
+    qtbot.waitUntil(lambda: page.table.item(0, 0).text() == "desk HEM", timeout=10_000)
+
+
+def test_unmute(qtbot: QtBot, window: MainWindow, core: Core, requester: Requester) -> None:
+    hem = paired(core, requester)
+    core.vault.update_pairing(hem.name, muted_until=core.clock.now() + 600)
+    page = window.hems
+    page.reload()
+    assert page.unmute_button.isEnabled()
+    assert page.table.item(0, 6).text().startswith("until ")
+    qtbot.mouseClick(page.unmute_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: page.table.item(0, 6).text() == "no", timeout=10_000)
+
+
+def test_unpair_failure_offers_forget_here(
+    qtbot: QtBot, window: MainWindow, core: Core, requester: Requester, emu: RunningEmulator
+) -> None:
+    hem = paired(core, requester)
+    dialog = UnpairDialog(window.ctx, core.hems()[0], window)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    emu.emulator.faults.add("/notify", status=503, times=5)
+    qtbot.mouseClick(dialog.unpair_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.banner.kind == "error", timeout=10_000)
+    assert "still paired" in dialog.banner.text()
+    assert dialog.forget_button.isVisibleTo(dialog)
+    assert [h.name for h in core.hems()] == [hem.name]
+    emu.emulator.faults.clear()
+    with qtbot.waitSignal(dialog.accepted, timeout=10_000):
+        qtbot.mouseClick(dialog.forget_button, Qt.MouseButton.LeftButton)
+    assert core.hems() == []
+    qtbot.waitUntil(lambda: window.hems.table.rowCount() == 0)
+
+
+def test_unpair(qtbot: QtBot, window: MainWindow, core: Core, requester: Requester) -> None:
+    paired(core, requester)
+    dialog = UnpairDialog(window.ctx, core.hems()[0], window)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    with qtbot.waitSignal(dialog.accepted, timeout=10_000):
+        qtbot.mouseClick(dialog.unpair_button, Qt.MouseButton.LeftButton)
+    assert core.hems() == []
+    assert dialog.result_ is not None
+    assert dialog.result_.broker == "done"
+
+
+def test_settings_are_saved_and_refusals_explained(
+    qtbot: QtBot, window: MainWindow, core: Core
+) -> None:
+    page = window.settings
+    page.reload()
+    assert page.poll.value() == core.settings.poll_interval_s
+    with qtbot.waitSignal(page.settingsChanged, timeout=10_000):
+        page.idle.setValue(12)
+        page.idle.editingFinished.emit()
+    assert core.settings.idle_lock_min == 12
+    with qtbot.waitSignal(page.settingsChanged, timeout=10_000):
+        page.theme.setCurrentIndex(page.theme.findData("dark"))
+    assert core.settings.theme == "dark"
+    page.broker.setText("ftp://example.com")
+    page.broker.editingFinished.emit()
+    qtbot.waitUntil(lambda: page.banner.kind == "error", timeout=10_000)
+    assert "https" in page.banner.text()
+    assert page.broker.text() == core.settings.default_broker_url  # back to the saved value
+    assert page.change_button.isVisibleTo(page)  # passphrase mode
