@@ -96,7 +96,7 @@ def map_status(status: int, body: bytes, *, peer: str) -> ServerError:
         try:
             obj = json.loads(body.decode("utf-8")) if body else None
             reason = obj.get("reason") if isinstance(obj, dict) else None
-        except (UnicodeDecodeError, ValueError):
+        except (UnicodeDecodeError, ValueError, RecursionError):
             reason = None
         if reason == "cancelled":
             return Cancelled(status=410)
@@ -231,7 +231,7 @@ class Transport:
             return Answer(status, None)
         try:
             data = json.loads(bytes(raw).decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
+        except (UnicodeDecodeError, ValueError, RecursionError):
             raise BadResponseError(
                 f"{_cap(self.peer)} answered with something that is not JSON."
             ) from None

@@ -41,7 +41,10 @@ def parse_link(text: object) -> PairLink | AuthreqLink:
     if not isinstance(text, str) or len(text) > _MAX_LINK:
         raise DecodeError("This is not an encedo-auth: link.")
     body = text.strip()
-    parts = urlsplit(body)
+    try:
+        parts = urlsplit(body)
+    except ValueError as exc:  # e.g. "x://[": urlsplit refuses an unclosed IPv6 bracket
+        raise DecodeError("This is not an encedo-auth: link.") from exc
     if parts.scheme.lower() != SCHEME:
         raise DecodeError("This is not an encedo-auth: link.")
     action = (parts.netloc or parts.path).strip("/").lower()

@@ -131,7 +131,7 @@ def _items(raw: bytes) -> dict[str, int] | None:
     """The key → time map stored in ``raw``, or ``None`` when it is not a valid file."""
     try:
         obj = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         return None
     if not isinstance(obj, dict) or obj.get("format") != _FORMAT:
         return None

@@ -117,7 +117,7 @@ class JournalEntry:
         """Parse one line (without its newline); ``DecodeError`` for anything not an entry."""
         try:
             obj = json.loads(line.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
+        except (UnicodeDecodeError, ValueError, RecursionError):
             raise DecodeError("A journal line is not valid JSON.") from None
         if not isinstance(obj, dict) or set(obj) != _KEYS:
             raise DecodeError("A journal line is not a journal entry.")
@@ -397,7 +397,7 @@ class Journal:
             seq, mac, tag = obj["seq"], obj["mac"], obj["tag"]
             head = _Head(seq=seq, mac=mac)
             good = hmac.compare_digest(self._head_tag(seq, mac), _mac_bytes(tag))
-        except (StoreError, ValueError, TypeError, KeyError):
+        except (StoreError, ValueError, TypeError, KeyError, RecursionError):
             return "the record of the last entry (journal.head) is damaged"
         if not good or isinstance(seq, bool) or not isinstance(seq, int):
             return "the record of the last entry (journal.head) was altered"

@@ -140,7 +140,7 @@ class SettingsStore:
             return {}
         try:
             obj = json.loads(read_private(path, max_size=_MAX_FILE).decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
+        except (UnicodeDecodeError, ValueError, RecursionError):
             obj = None
         if not isinstance(obj, dict):
             raise CorruptStoreError(

@@ -149,7 +149,7 @@ class Header:
         """Parse a header; it must be exactly what ``to_bytes`` writes (else ``DecodeError``)."""
         try:
             obj = json.loads(raw.decode("ascii"))
-        except (UnicodeDecodeError, ValueError):
+        except (UnicodeDecodeError, ValueError, RecursionError):
             raise DecodeError("the header is not valid JSON") from None
         if not isinstance(obj, dict):
             raise DecodeError("the header is not a JSON object")
@@ -201,7 +201,7 @@ class Payload:
     def from_bytes(cls, raw: bytes) -> Payload:
         try:
             obj = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
+        except (UnicodeDecodeError, ValueError, RecursionError):
             raise DecodeError("its content is not valid JSON") from None
         if not isinstance(obj, dict) or set(obj) != {"format", "pairings", "journal_key", "extra"}:
             raise DecodeError("its content has missing or unknown fields")

@@ -74,7 +74,7 @@ def decode_line(line: bytes) -> dict[str, Any]:
         raise DecodeError("The message is too long.")
     try:
         obj = json.loads(line.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise DecodeError("The message is not JSON.") from exc
     if not isinstance(obj, dict):
         raise DecodeError("The message is not a JSON object.")
