@@ -19,8 +19,8 @@ person can act on and never contain a secret (keys, tokens, passphrases, sealed 
      │    ├── KeychainError              the OS keychain is absent, locked or hung
      │    └── StoreBusyError             another process holds the store for too long
      ├── NetError                       talking to the HEM or the broker failed
-     │    ├── TransportError             no HTTP answer at all
-     │    │    ├── ConnectError          refused, unreachable, name not found, dropped
+     │    ├── TransportError             no (complete) HTTP answer: e.g. dropped mid-answer
+     │    │    ├── ConnectError          refused, unreachable, name not found
      │    │    ├── NetTimeoutError       no answer within the timeout
      │    │    └── TLSError              certificate invalid, or not the pinned one
      │    ├── BadResponseError           a 2xx answer we cannot understand

@@ -47,7 +47,8 @@ def make_core(home: Path, **kw: object) -> Core:
     return Core(
         AppPaths.for_home(home),
         keychain=SystemKeychain(timeout=0.5),
-        net=NetFactory(hem_timeout=3.0, broker_timeout=3.0),
+        # Generous: a loaded 2-core CI machine must not turn a slow answer into a failure.
+        net=NetFactory(hem_timeout=15.0, broker_timeout=15.0),
         kdf=KdfParams.minimum(),
         **kw,  # type: ignore[arg-type]
     )
@@ -75,7 +76,7 @@ def requester_for(emu: RunningEmulator, hem: int) -> Requester:
     )
 
 
-def wait_for(check: Callable[[], object], timeout: float = 10.0, step: float = 0.02) -> object:
+def wait_for(check: Callable[[], object], timeout: float = 30.0, step: float = 0.02) -> object:
     """Poll ``check`` until it returns something truthy (the other side works over HTTP)."""
     deadline = time.monotonic() + timeout
     while True:
