@@ -96,6 +96,10 @@ QListWidget[role="nav"]::item { padding: 9px 14px; border-radius: 6px; margin: 1
 QListWidget[role="nav"]::item:selected { background: %(side_sel)s; color: palette(window-text);
     font-weight: bold; border: 1px solid %(border)s; }
 QListWidget[role="nav"]:focus { border: none; }
+QListWidget[role="queue"] { background: %(card)s; border: 1px solid %(border)s;
+    border-radius: 10px; padding: 4px; outline: none; }
+QListWidget[role="queue"]::item { padding: 8px 10px; border-radius: 6px; margin: 2px; }
+QListWidget[role="queue"]::item:selected { background: %(sel)s; color: palette(text); }
 QLabel[role="title"] { font-size: 17pt; font-weight: 600; }
 QLabel[role="heading"] { font-size: 13pt; font-weight: 600; }
 QLabel[role="muted"] { color: %(muted)s; }
@@ -103,15 +107,14 @@ QLabel[role="brand"] { font-size: 11pt; font-weight: 600; }
 QLabel[role="countdown"] { font-size: 11pt; font-weight: 600; color: %(accent)s; }
 QLabel[role="countdown-urgent"] { font-size: 11pt; font-weight: 600; color: %(deny_fg)s; }
 QFrame[role="card"] { background: %(card)s; border: 1px solid %(border)s; border-radius: 10px; }
-QFrame[role="card"] QLabel { background: transparent; }
 QLabel[role="banner-error"] { background: %(err_bg)s; color: %(err_fg)s;
-    border: 1px solid %(err_bd)s; border-radius: 6px; padding: 8px 10px; }
+    border: 1px solid %(err_bd)s; border-radius: 6px; }
 QLabel[role="banner-warn"] { background: %(warn_bg)s; color: %(warn_fg)s;
-    border: 1px solid %(warn_bd)s; border-radius: 6px; padding: 8px 10px; }
+    border: 1px solid %(warn_bd)s; border-radius: 6px; }
 QLabel[role="banner-ok"] { background: %(ok_bg)s; color: %(ok_fg)s;
-    border: 1px solid %(ok_bd)s; border-radius: 6px; padding: 8px 10px; }
+    border: 1px solid %(ok_bd)s; border-radius: 6px; }
 QLabel[role="banner-info"] { background: %(info_bg)s; color: %(info_fg)s;
-    border: 1px solid %(info_bd)s; border-radius: 6px; padding: 8px 10px; }
+    border: 1px solid %(info_bd)s; border-radius: 6px; }
 QPushButton { padding: 6px 14px; }
 QPushButton[role="primary"] { background: %(accent)s; color: white; border: 1px solid %(accent)s;
     border-radius: 5px; padding: 7px 16px; font-weight: 600; }
@@ -137,6 +140,7 @@ def _style_sheet(dark: bool) -> str:
         "border": "#363c44" if dark else "#d5dbe1",
         "side": "#181b1f" if dark else "#e9edf1",
         "side_sel": "#2b3138" if dark else "#ffffff",
+        "sel": "#21465a" if dark else "#dcedf6",
         "accent": _ACCENT_DARK if dark else ACCENT,
         "err_bg": "#4a1f1f" if dark else "#fdecea",
         "err_fg": "#ffb4ab" if dark else "#8a1c12",

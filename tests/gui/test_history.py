@@ -36,7 +36,7 @@ def test_filters(qtbot: QtBot, window: MainWindow, core: Core, requester: Reques
     assert page.entries[0].ts >= page.entries[-1].ts
     page.kind.setCurrentIndex(page.kind.findData("request.denied"))
     assert page.table.rowCount() == 1
-    assert page.table.item(0, 2).text() == "request.denied"
+    assert page.table.item(0, 2).text() == "Denied"
     page.kind.setCurrentIndex(0)
     page.outcome.setCurrentIndex(page.outcome.findData("approved"))
     assert page.table.rowCount() == 1

@@ -23,6 +23,7 @@ class Banner(QLabel):
         self.setWordWrap(True)
         self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
+        self.setContentsMargins(10, 7, 10, 7)
         self.kind: BannerKind | None = None
         self.hide()
 

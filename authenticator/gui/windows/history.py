@@ -33,6 +33,33 @@ __all__ = ["HistoryPage"]
 LIMIT = 2000
 _ALL = ""
 
+KIND_LABELS = {
+    "pair.paired": "Paired",
+    "pair.refused": "Pairing refused",
+    "pair.failed": "Pairing failed",
+    "request.shown": "Request shown",
+    "request.approved": "Approved",
+    "request.denied": "Denied",
+    "request.reported": "Reported",
+    "request.expired": "Expired",
+    "request.cancelled": "Withdrawn by the requester",
+    "request.handled_elsewhere": "Answered elsewhere",
+    "request.rejected": "Rejected (failed checks)",
+    "request.withdrawn": "Withdrawn by the program",
+    "request.failed": "Failed",
+    "token.issued": "Token handed out",
+    "unpair.done": "Unpaired",
+    "unpair.local": "Forgotten here",
+    "unpair.failed": "Unpair failed",
+    "hem.renamed": "Renamed",
+    "app.locked": "Locked",
+    "app.unlocked": "Unlocked",
+    "app.store_created": "Store created",
+    "app.protection_changed": "Protection changed",
+    "settings.changed": "Setting changed",
+}
+"""How each journal kind reads in the table and the filter (the raw kind stays searchable)."""
+
 
 class HistoryPage(QWidget):
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
@@ -147,7 +174,7 @@ class HistoryPage(QWidget):
             combo.clear()
             combo.addItem(everything, _ALL)
             for value in values:
-                combo.addItem(value, value)
+                combo.addItem(self.kind_label(value) if combo is self.kind else value, value)
             index = combo.findData(current)
             combo.setCurrentIndex(max(0, index))
             combo.blockSignals(False)
@@ -184,9 +211,14 @@ class HistoryPage(QWidget):
 
     @staticmethod
     def _haystack(entry: JournalEntry) -> str:
-        parts = [entry.kind, entry.hem or "", entry.outcome or "", entry.text]
+        parts = [entry.kind, KIND_LABELS.get(entry.kind, ""), entry.hem or "", entry.outcome or ""]
+        parts.append(entry.text)
         parts += [str(v) for v in entry.fields.values() if v is not None]
         return " ".join(parts).lower()
+
+    def kind_label(self, kind: str) -> str:
+        label = KIND_LABELS.get(kind)
+        return self.tr(label) if label else kind
 
     def apply_filters(self) -> None:
         shown = self.visible_entries()
@@ -195,7 +227,7 @@ class HistoryPage(QWidget):
             values = [
                 fmt.date_time(entry.ts),
                 entry.hem or "",
-                entry.kind,
+                self.kind_label(entry.kind),
                 entry.outcome or "",
                 entry.text,
             ]
@@ -233,11 +265,13 @@ class HistoryPage(QWidget):
             if report.first_broken is not None
             else self.tr("its end")
         )
+        reason = report.reason.strip().rstrip(".")
+        reason = reason[:1].upper() + reason[1:]
         self.banner.show_message(
             self.tr(
-                "The journal was tampered with: the chain breaks at {where} ({reason}). Entries "
+                "The journal was tampered with: the chain breaks at {where}. {reason}. Entries "
                 "from there on cannot be trusted."
-            ).format(where=where, reason=report.reason),
+            ).format(where=where, reason=reason),
             "error",
         )
 

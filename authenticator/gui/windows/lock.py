@@ -8,7 +8,7 @@ runs on the ``TaskRunner``; a wrong passphrase is said in place and the field is
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtWidgets import QFrame, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from authenticator.gui.context import AppContext
 from authenticator.gui.icons import state_icon
@@ -30,9 +30,12 @@ class LockView(QWidget):
         outer.addStretch(1)
         card = QFrame(self)
         card.setProperty("role", "card")
-        card.setMaximumWidth(440)
-        card.setMinimumWidth(360)
-        outer.addWidget(card, 0, Qt.AlignmentFlag.AlignHCenter)
+        card.setFixedWidth(420)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(card)
+        row.addStretch(1)
+        outer.addLayout(row)
         outer.addStretch(2)
         layout = QVBoxLayout(card)
         layout.setContentsMargins(28, 24, 28, 24)

@@ -70,6 +70,7 @@ class RequestsPage(QWidget):
         self.split.setChildrenCollapsible(False)
         self.list = QListWidget(self.split)
         self.list.setAccessibleName(self.tr("Waiting requests"))
+        self.list.setProperty("role", "queue")
         self.list.setMinimumWidth(210)
         self.list.setWordWrap(True)
         self.list.setSpacing(2)
@@ -94,7 +95,7 @@ class RequestsPage(QWidget):
         self.split.addWidget(self.stack)
         self.split.setStretchFactor(0, 0)
         self.split.setStretchFactor(1, 1)
-        self.split.setSizes([240, 640])
+        self.split.setSizes([250, 630])
         layout.addWidget(self.split, 1)
         self.list.hide()
 

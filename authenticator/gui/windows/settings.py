@@ -130,6 +130,11 @@ class SettingsPage(QWidget):
         self.poll.setRange(1, 300)
         self.poll.setSuffix(self.tr(" s"))
         self.poll.setAccessibleName(self.tr("Check for requests every (seconds)"))
+        self.theme.setMinimumWidth(220)
+        self.theme.setMaximumWidth(280)
+        for spin in (self.poll,):
+            spin.setMinimumWidth(110)
+            spin.setMaximumWidth(140)
         form.addRow(self.notifications)
         form.addRow(self.start_at_login)
         form.addRow(self.tr("&Theme"), self.theme)
@@ -148,6 +153,9 @@ class SettingsPage(QWidget):
         self.mute.setRange(0, 1440)
         self.mute.setSuffix(self.tr(" min"))
         self.mute.setAccessibleName(self.tr("Mute a HEM after a report (minutes)"))
+        for spin in (self.idle, self.mute):
+            spin.setMinimumWidth(110)
+            spin.setMaximumWidth(140)
         form.addRow(self.tr("Lock after &idle"), self.idle)
         form.addRow(self.session_lock)
         form.addRow(self.tr("After “I didn't ask for this”, &mute the HEM for"), self.mute)

@@ -7,7 +7,15 @@ The passphrase is typed twice, a plain strength hint follows the typing, and the
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QFormLayout, QFrame, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from authenticator.gui.context import AppContext
 from authenticator.gui.qtfix import emit
@@ -30,9 +38,12 @@ class SetupView(QWidget):
         outer.addStretch(1)
         card = QFrame(self)
         card.setProperty("role", "card")
-        card.setMaximumWidth(520)
-        card.setMinimumWidth(420)
-        outer.addWidget(card, 0, Qt.AlignmentFlag.AlignHCenter)
+        card.setFixedWidth(520)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(card)
+        row.addStretch(1)
+        outer.addLayout(row)
         outer.addStretch(2)
         layout = QVBoxLayout(card)
         layout.setContentsMargins(28, 24, 28, 24)

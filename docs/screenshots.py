@@ -1,0 +1,257 @@
+#!/usr/bin/env python3
+"""Render every screen of the desktop app to PNG, in light and dark theme.
+
+    .venv/bin/python docs/screenshots.py [--out docs/screenshots] [--scale 1] [--only NAME]
+
+The app runs on the real core against the built-in emulator (in this process, on a free
+loopback port), offscreen by default (``QT_QPA_PLATFORM=offscreen``: no display needed; set it to
+``xcb`` under Xvfb to render with the X11 platform instead). Each screen is driven into place
+through the same methods the tests use, then captured with ``QWidget.grab()``; ``--scale 2``
+renders at 200 % (``QT_SCALE_FACTOR``) to check for clipped text. Nothing here touches the real
+home or keychain: every run uses temporary homes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def _parse() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--out", default=str(ROOT / "docs" / "screenshots"))
+    p.add_argument("--scale", type=float, default=1.0)
+    p.add_argument("--only", default="", help="render only screens whose name contains this")
+    p.add_argument("--themes", default="light,dark")
+    return p.parse_args()
+
+
+ARGS = _parse()
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
+if ARGS.scale != 1.0:
+    os.environ["QT_SCALE_FACTOR"] = str(ARGS.scale)
+
+from PySide6.QtCore import QCoreApplication, QEventLoop  # noqa: E402
+from PySide6.QtGui import QFont  # noqa: E402
+from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
+
+from authenticator.core.app import Core  # noqa: E402
+from authenticator.core.model import Program  # noqa: E402
+from authenticator.core.netfactory import NetFactory  # noqa: E402
+from authenticator.emulator.requester import Requester  # noqa: E402
+from authenticator.emulator.server import serve_in_thread  # noqa: E402
+from authenticator.gui.app import make_application  # noqa: E402
+from authenticator.gui.bridge import Bridge  # noqa: E402
+from authenticator.gui.clipboard import ClipboardGuard  # noqa: E402
+from authenticator.gui.context import AppContext  # noqa: E402
+from authenticator.gui.tasks import TaskRunner  # noqa: E402
+from authenticator.gui.theme import apply_theme  # noqa: E402
+from authenticator.gui.windows.main import MainWindow  # noqa: E402
+from authenticator.gui.windows.pairing import PairingWizard  # noqa: E402
+from authenticator.store.keychain import SystemKeychain  # noqa: E402
+from authenticator.store.paths import AppPaths  # noqa: E402
+from authenticator.store.vault import KdfParams  # noqa: E402
+
+PASSPHRASE = "correct horse battery staple"  # noqa: S105 - a throw-away test store
+HEM_PASSPHRASE = "demo"  # noqa: S105 - the emulator's documented demo passphrase
+SIZE = (1000, 680)
+
+
+def pump(check: Callable[[], object], timeout: float = 15.0) -> None:
+    """Run the event loop until ``check()`` is true."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise TimeoutError("the screen did not get ready in time")
+        QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+        time.sleep(0.01)
+
+
+def settle(ms: int = 150) -> None:
+    end = time.monotonic() + ms / 1000
+    while time.monotonic() < end:
+        QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
+
+
+class Shooter:
+    def __init__(self, out: Path, theme: str) -> None:
+        self.out = out
+        self.theme = theme
+        self.written: list[Path] = []
+
+    def __call__(self, name: str, widget: QWidget) -> None:
+        if ARGS.only and ARGS.only not in name:
+            return
+        settle()
+        path = self.out / f"{name}-{self.theme}.png"
+        widget.grab().save(str(path))
+        self.written.append(path)
+        print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+
+
+def run_theme(app: QApplication, theme: str, out: Path) -> list[Path]:
+    shoot = Shooter(out, theme)
+    apply_theme(app, theme)  # type: ignore[arg-type]
+    running = serve_in_thread(hem_count=1, passphrase=HEM_PASSPHRASE)
+    broker = running.emulator.broker
+    if broker is None:
+        raise RuntimeError("the emulator runs without a broker")
+    broker.set_location("Warsaw", "PL")
+    tmp = Path(tempfile.mkdtemp(prefix="encedo-shots-"))
+    core = Core(
+        AppPaths.for_home(tmp / "home"),
+        keychain=SystemKeychain(timeout=0.5),
+        net=NetFactory(hem_timeout=5.0, broker_timeout=5.0),
+        kdf=KdfParams.minimum(),
+    )
+    core.create_store(passphrase=PASSPHRASE)
+    bridge = Bridge()
+    core.add_listener(bridge)
+    ctx = AppContext(core=core, tasks=TaskRunner(), bridge=bridge, clipboard=ClipboardGuard())
+    ctx.flags["keychain_available"] = False
+    requester = Requester(
+        running.urls.hems[0], running.urls.broker, backend_url=running.urls.backend,
+        passphrase=HEM_PASSPHRASE,
+    )  # fmt: skip
+    window = MainWindow(ctx)
+    window.quitting = True
+    window.resize(*SIZE)
+    window.enter_unlocked()
+    window.show()
+    try:
+        # ---------------------------------------------------------------- first run
+        shoot("welcome", window)
+        wizard = PairingWizard(ctx)
+        wizard.resize(640, 560)
+        wizard.show()
+        shoot("pairing-source", wizard)
+        session = requester.start_pairing()
+        wizard.read_text(session.qr_text)
+        pump(lambda: wizard.pages.currentWidget() is wizard.preview_page)
+        wizard.p_name.setText("office-hem")
+        shoot("pairing-preview", wizard)
+        wizard.accept_pairing()
+        pump(lambda: wizard.pages.currentWidget() is wizard.done_page)
+        session.poll()
+        shoot("pairing-done", wizard)
+        wizard.close()
+        window.enter_unlocked()
+        pump(lambda: window.hems.table.rowCount() == 1)
+
+        def ask(scope: str, *, note: str | None = None) -> str:
+            s = requester.request_access(scope, note=note)
+            pump(lambda: s.event_id in [r.id for r in core.refresh()])
+            pump(lambda: window.requests.count >= 1 and s.event_id in window.requests._requests)
+            return s.event_id
+
+        def show(rid: str) -> None:
+            window.show_request(rid)
+            pump(lambda: window.requests.view.request is not None
+                 and window.requests.view.request.id == rid)  # fmt: skip
+
+        def clear() -> None:
+            for request in core.pending():
+                core.deny(request.id)
+            pump(lambda: window.requests.count == 0)
+
+        # ---------------------------------------------------------------- approvals
+        rid = ask("keymgmt:list")
+        show(rid)
+        window.requests.view.period.set_period(window.requests.view.period.period())
+        shoot("approval-broker", window)
+        window.requests.view.details_toggle.setChecked(True)
+        shoot("approval-broker-details", window)
+        window.requests.view.details_toggle.setChecked(False)
+        clear()
+
+        entry = core.ask_hem(
+            "keymgmt:list",
+            program=Program("backup.sh", pid=48213, path="/usr/local/bin/backup.sh",
+                            user="alice"),
+            reason="nightly backup of the key list",
+        )  # fmt: skip
+        show(entry.request.id)
+        shoot("approval-local", window)
+        clear()
+
+        kid = requester.find_key("PGP main")
+        rid = ask(f"keymgmt:use:{kid}")
+        show(rid)
+        shoot("approval-key-use", window)
+        clear()
+
+        rid = ask("storage:disk1:rw")
+        show(rid)
+        view = window.requests.view
+        view.period.set_period(view.period.period().__class__.H1)
+        view.write.setChecked(True)
+        shoot("approval-drive", window)
+        view.approve()
+        pump(lambda: view.state == "done")
+        shoot("approval-approved", window)
+
+        ids = [ask(s) for s in ("system:config", "keymgmt:gen", "logger:get")]
+        show(ids[0])
+        shoot("approval-queue", window)
+        clear()
+
+        # ---------------------------------------------------------------- pages
+        window.show_page("hems")
+        window.hems.reload()
+        shoot("hems", window)
+
+        path = core.paths.journal
+        lines = path.read_bytes().splitlines()
+        entry_json = json.loads(lines[3])
+        entry_json["text"] = "nothing happened here"
+        lines[3] = json.dumps(entry_json, separators=(",", ":")).encode()
+        path.write_bytes(b"\n".join(lines) + b"\n")
+        window.show_page("history")
+        window.history.reload()
+        pump(lambda: bool(window.history.entries) and not window.history._loading)
+        window.history.verify()
+        pump(lambda: window.history.banner.kind == "error")
+        shoot("history", window)
+
+        window.show_page("settings")
+        window.settings.reload()
+        shoot("settings", window)
+
+        core.lock()
+        pump(lambda: core.locked)
+        window.refresh_screen()
+        shoot("lock", window)
+    finally:
+        ctx.tasks.close()
+        window.close()
+        core.close()
+        requester.close()
+        running.stop()
+    return shoot.written
+
+
+def main() -> int:
+    out = Path(ARGS.out)
+    out.mkdir(parents=True, exist_ok=True)
+    app = make_application()
+    font = QFont("DejaVu Sans", 10)
+    app.setFont(font)
+    written: list[Path] = []
+    for theme in ARGS.themes.split(","):
+        written += run_theme(app, theme.strip(), out)
+    print(f"{len(written)} screenshots in {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
