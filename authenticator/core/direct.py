@@ -17,7 +17,6 @@ import string
 from typing import TYPE_CHECKING
 
 from authenticator.core.inbox import DirectRoute, Entry
-from authenticator.core.journal_kinds import Kind
 from authenticator.core.model import AccessRequest, PairingPreview, Program
 from authenticator.errors import (
     BadResponseError,
@@ -91,10 +90,8 @@ def ask_hem(
         authreq.verify_signature(epk)
         opened = open_authreq(authreq, keys_of(rec), now=now)
     except IntegrityError:
-        core.record(
-            Kind.REJECTED,
-            hem=rec.name,
-            outcome="rejected",
+        core.requests.reject(
+            rec.name,
             reason="tampered",
             text="The HEM's answer failed its integrity check; nothing was shown.",
             source="local",
@@ -102,16 +99,11 @@ def ask_hem(
         )
         raise
     if opened != scope and not opened.startswith(scope + "#"):
-        core.record(
-            Kind.REJECTED,
-            hem=rec.name,
-            outcome="rejected",
-            reason="scope_mismatch",
-            text="The HEM sealed a different access than the one asked for.",
-            source="local",
-            scope=scope,
+        text = "The HEM sealed a different access than the one asked for."
+        core.requests.reject(
+            rec.name, reason="scope_mismatch", text=text, source="local", scope=scope
         )
-        raise IntegrityError("The HEM sealed a different access than the one asked for.")
+        raise IntegrityError(text)
     request = AccessRequest(
         id=new_request_id("L"),
         hem=rec.name,
@@ -127,22 +119,13 @@ def ask_hem(
         default_write=write,
     )
     entry = Entry(request, DirectRoute(url, authreq))
-    if quiet:
-        return entry
-    core.inbox.add(entry)
-    core.record(
-        Kind.SHOWN,
-        hem=rec.name,
-        text=request.text,
-        request=request.id,
-        source="local",
-        scope=opened,
-        title=request.title,
-        program=program.describe() if program else None,
-        path=program.path if program else None,
-        reason=request.reason,
-        expires_at=authreq.exp,
-    )
+    if not quiet:
+        core.requests.show(
+            entry,
+            program=program.describe() if program else None,
+            path=program.path if program else None,
+            reason=request.reason,
+        )
     return entry
 
 
@@ -187,10 +170,8 @@ def open_pasted(core: Core, text: str) -> AccessRequest | PairingPreview:
     try:
         scope = open_authreq(authreq, keys_of(rec), now=now)
     except IntegrityError:
-        core.record(
-            Kind.REJECTED,
-            hem=rec.name,
-            outcome="rejected",
+        core.requests.reject(
+            rec.name,
             reason="tampered",
             text="A pasted request failed its integrity check; it was not shown.",
             source="link",
@@ -208,14 +189,5 @@ def open_pasted(core: Core, text: str) -> AccessRequest | PairingPreview:
         expires_at=authreq.exp,
         reason=authreq.note,
     )
-    core.inbox.add(Entry(request, DirectRoute(hem_url, authreq)))
-    core.record(
-        Kind.SHOWN,
-        hem=rec.name,
-        text=request.text,
-        request=request.id,
-        source="link",
-        scope=scope,
-        title=info.title,
-    )
+    core.requests.show(Entry(request, DirectRoute(hem_url, authreq)))
     return request

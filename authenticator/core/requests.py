@@ -116,6 +116,49 @@ class Requests:
         if entry.decision is not None:
             entry.decision.settle(outcome, message)
 
+    def show(self, entry: Entry, *, journal: bool = True, **fields: str | int | None) -> bool:
+        """Put a checked request in the inbox (listeners are told) and journal that it was shown.
+
+        ``False`` (and nothing happens) when the same id is already pending.
+        """
+        if not self._c.inbox.add(entry):
+            return False
+        req = entry.request
+        if journal:
+            self._c.record(
+                Kind.SHOWN,
+                hem=req.hem,
+                outcome=None,
+                text=req.text,
+                request=req.id,
+                source=req.source,
+                scope=req.scope,
+                title=req.title,
+                expires_at=req.expires_at,
+                **fields,
+            )
+        return True
+
+    def reject(
+        self,
+        hem: str,
+        *,
+        reason: str,
+        text: str,
+        source: str,
+        **fields: str | int | None,
+    ) -> None:
+        """Journal a request that was never shown: tampered, unknown scope, or not as asked."""
+        self._c.record(
+            Kind.REJECTED,
+            hem=hem,
+            outcome=Outcome.REJECTED.value,
+            text=text,
+            reason=reason,
+            source=source,
+            **fields,
+        )
+
     # ------------------------------------------------------------------ the broker round
 
     def sync(self) -> None:
@@ -192,26 +235,22 @@ class Requests:
             scope = open_event(event, keys_of(rec), now=now)
         except (IntegrityError, DecodeError, ExpiredError):
             self._remember(done)
-            self._c.record(
-                Kind.REJECTED,
-                hem=rec.name,
-                outcome=Outcome.REJECTED.value,
+            self.reject(
+                rec.name,
+                reason="tampered",
                 text="A request failed its integrity check (altered, or not from this HEM); it "
                 "was not shown and not answered, so it will time out.",
-                reason="tampered",
                 **base,
             )
             return
         info = describe(scope)
         if not info.known:
             self._remember(done)
-            self._c.record(
-                Kind.REJECTED,
-                hem=rec.name,
-                outcome=Outcome.REJECTED.value,
+            self.reject(
+                rec.name,
+                reason="unknown_scope",
                 text=f"A request for an unknown access ({info.scope[:80]}) was not shown and not "
                 "answered.",
-                reason="unknown_scope",
                 scope=info.scope[:200],
                 **base,
             )
@@ -244,21 +283,11 @@ class Requests:
             )
             return
         entry = Entry(request, BrokerRoute(origin, event, rec.pid))
-        if self._c.inbox.add(entry):
-            shown = self._event_key("shown", origin, event_id)
-            if shown not in self._c.handled:
-                self._remember(shown)
-                self._c.record(
-                    Kind.SHOWN,
-                    hem=rec.name,
-                    text=request.text,
-                    request=event_id,
-                    source="broker",
-                    scope=scope,
-                    title=info.title,
-                    location=event.ipinfo.describe(),
-                    expires_at=event.exp,
-                )
+        # Journalled once per event, however many times it is listed (or CLI runs list it).
+        shown = self._event_key("shown", origin, event_id)
+        first = shown not in self._c.handled
+        if self.show(entry, journal=first, location=event.ipinfo.describe()) and first:
+            self._remember(shown)
 
     def _resolve_vanished(self, entry: Entry) -> None:
         """A shown event left the broker's listing: find out why, and close it accordingly."""
