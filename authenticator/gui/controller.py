@@ -203,6 +203,7 @@ class AppController(QObject):
 
     def _lock_changed(self, locked: bool) -> None:
         if locked:
+            self.ctx.clipboard.clear()
             self.window.refresh_screen()
             for wizard in [self.wizard] if self.wizard is not None else []:
                 wizard.reject()

@@ -118,7 +118,7 @@ def test_pair_directly(qtbot: QtBot, ctx: AppContext, core: Core, emu: RunningEm
     assert w.pages.currentWidget() is w.direct_page
     w.d_url.setText(emu.urls.hems[1])
     qtbot.mouseClick(w.d_check, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: w.d_pair.isEnabled(), timeout=10_000)
+    qtbot.waitUntil(w.d_pair.isEnabled, timeout=10_000)
     assert "plain HTTP" in w.d_cert.text()
     w.d_passphrase.setText("wrong")
     qtbot.mouseClick(w.d_pair, Qt.MouseButton.LeftButton)
