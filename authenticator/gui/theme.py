@@ -36,8 +36,8 @@ def _palette(dark: bool) -> QPalette:
         colors = {
             QPalette.ColorRole.Window: "#1f2328",
             QPalette.ColorRole.WindowText: "#e6e8eb",
-            QPalette.ColorRole.Base: "#16191d",
-            QPalette.ColorRole.AlternateBase: "#23272d",
+            QPalette.ColorRole.Base: "#2c3138",
+            QPalette.ColorRole.AlternateBase: "#30363e",
             QPalette.ColorRole.ToolTipBase: "#2b3037",
             QPalette.ColorRole.ToolTipText: "#e6e8eb",
             QPalette.ColorRole.PlaceholderText: "#8b939c",

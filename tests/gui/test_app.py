@@ -212,3 +212,21 @@ def test_demo_home_is_separate(tmp_path: Path) -> None:
     assert demo.data_dir == real.data_dir / "demo"
     assert demo.vault != real.vault
     assert demo.agent_socket != real.agent_socket
+
+
+def test_offline_state_in_the_status_line_and_the_tray(
+    qtbot: QtBot, controller: AppController
+) -> None:
+    from authenticator.core.model import ConnectionState
+
+    controller.ctx.bridge.connection_changed(
+        ConnectionState(False, "The broker did not answer in time.", 8.0)
+    )
+    window = controller.window
+    assert window.status.text().startswith("Offline: The broker did not answer in time.")
+    assert "retrying in 8 s" in window.status.text()
+    assert controller.tray.state == "offline"
+    assert "offline" in controller.tray.tooltip()
+    controller.ctx.bridge.connection_changed(ConnectionState(True))
+    assert window.status.text().startswith("Online")
+    assert controller.tray.state == "normal"

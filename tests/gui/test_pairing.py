@@ -128,3 +128,44 @@ def test_pair_directly(qtbot: QtBot, ctx: AppContext, core: Core, emu: RunningEm
     with qtbot.waitSignal(w.paired, timeout=10_000):
         qtbot.mouseClick(w.d_pair, Qt.MouseButton.LeftButton)
     assert core.hems()[0].source == "direct"
+
+
+def test_region_picker_crops_the_qr_code(qtbot: QtBot, tmp_path: Path) -> None:
+    from PySide6.QtCore import QPoint, QRect
+    from PySide6.QtGui import QColor, QImage, QPainter
+
+    from authenticator.gui.capture import decode_qimage
+    from authenticator.gui.widgets.region import RegionPicker
+
+    code = QImage(str(qr_png("encedo-test-code", tmp_path / "c.png")))
+    shot = QImage(800, 600, QImage.Format.Format_RGB32)
+    shot.fill(QColor("#ffffff"))
+    painter = QPainter(shot)
+    painter.drawImage(QPoint(400, 200), code)
+    painter.end()
+    picker = RegionPicker(shot, QRect(0, 0, 800, 600))
+    qtbot.addWidget(picker)
+    picker.show()
+    with qtbot.waitSignal(picker.picked) as blocker:
+        qtbot.mousePress(picker, Qt.MouseButton.LeftButton, pos=QPoint(390, 190))
+        qtbot.mouseMove(picker, QPoint(600, 400))
+        qtbot.mouseMove(picker, QPoint(400 + code.width() + 10, 200 + code.height() + 10))
+        qtbot.mouseRelease(
+            picker,
+            Qt.MouseButton.LeftButton,
+            pos=QPoint(400 + code.width() + 10, 200 + code.height() + 10),
+        )
+    assert decode_qimage(blocker.args[0]) == "encedo-test-code"
+
+
+def test_region_picker_escape_cancels(qtbot: QtBot) -> None:
+    from PySide6.QtCore import QRect
+    from PySide6.QtGui import QImage
+
+    from authenticator.gui.widgets.region import RegionPicker
+
+    shot = QImage(200, 100, QImage.Format.Format_RGB32)
+    picker = RegionPicker(shot, QRect(0, 0, 200, 100))
+    picker.show()
+    with qtbot.waitSignal(picker.cancelled):
+        qtbot.keyClick(picker, Qt.Key.Key_Escape)
