@@ -11,7 +11,6 @@ from __future__ import annotations
 import sys
 
 from PIL import Image
-from PySide6.QtCore import QRect
 from PySide6.QtGui import QGuiApplication, QImage
 
 from authenticator.core.qrimage import decode_image
@@ -21,7 +20,6 @@ __all__ = [
     "clipboard_image",
     "clipboard_qr_text",
     "decode_qimage",
-    "grab_region",
     "grab_screens",
     "qimage_to_pil",
     "screen_qr_text",
@@ -62,17 +60,6 @@ def grab_screens() -> list[QImage]:
         if not pixmap.isNull():
             pictures.append(pixmap.toImage())
     return pictures
-
-
-def grab_region(rect: QRect) -> QImage | None:
-    """The pixels of ``rect`` (global logical coordinates) from the screen that holds it."""
-    screen = QGuiApplication.screenAt(rect.center()) or QGuiApplication.primaryScreen()
-    if screen is None:
-        return None
-    geo = screen.geometry()
-    local = rect.translated(-geo.topLeft())
-    pixmap = screen.grabWindow(0, local.x(), local.y(), local.width(), local.height())
-    return None if pixmap.isNull() else pixmap.toImage()
 
 
 def decode_screens(pictures: list[QImage]) -> str:

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from authenticator import APP_NAME
 from authenticator.core.model import AccessRequest, ConnectionState, HemView, Outcome
 from authenticator.gui.context import AppContext
+from authenticator.gui.icons import TrayState
 from authenticator.gui.idle import IdleWatcher
 from authenticator.gui.notify import Action, Notifier, WindowNotifier, make_notifier
 from authenticator.gui.sessionlock import SessionLockWatcher
@@ -218,6 +219,7 @@ class AppController(QObject):
     def _update_tray(self) -> None:
         locked = self.core.locked
         count = 0 if locked else len(self.core.pending())
+        state: TrayState
         if locked:
             state = "locked"
         elif not self.connection.online:
@@ -226,11 +228,7 @@ class AppController(QObject):
             state = "pending"
         else:
             state = "normal"
-        self.tray.update(
-            state=state,
-            count=count,  # type: ignore[arg-type]
-            offline_reason=self.connection.message,
-        )
+        self.tray.update(state=state, count=count, offline_reason=self.connection.message)
 
     # ================================================================== notification actions
 

@@ -162,16 +162,16 @@ def test_first_run_without_keychain_asks_for_a_passphrase(
         setup = c.window.setup
         assert c.window.screens.currentWidget() is setup
         setup.first.setText("short")
-        setup.create()
+        setup.create_store()
         assert setup.banner.kind == "error"
         setup.first.setText(PASSPHRASE)
         setup.second.setText(PASSPHRASE + "x")
-        setup.create()
+        setup.create_store()
         assert "differ" in setup.banner.text()
         setup.first.setText(PASSPHRASE)
         setup.second.setText(PASSPHRASE)
         with qtbot.waitSignal(setup.created, timeout=20_000):
-            setup.create()
+            setup.create_store()
         assert core.store_mode() == "passphrase"
         qtbot.waitUntil(lambda: c.window.screens.currentWidget() is c.window.welcome)
     finally:

@@ -375,11 +375,14 @@ class PairingWizard(QDialog):
             return
         self._picker = picker
         picker.picked.connect(self.read_image)
-        picker.cancelled.connect(
-            lambda: (self._idle(), self.show(), self.source_banner.clear_message())
-        )
+        picker.cancelled.connect(self._region_cancelled)
         picker.showFullScreen()
         picker.activateWindow()
+
+    def _region_cancelled(self) -> None:
+        self._idle()
+        self.show()
+        self.source_banner.clear_message()
 
     def read_image(self, image: QImage) -> None:
         self.show()

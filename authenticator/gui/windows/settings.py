@@ -305,11 +305,15 @@ class SettingsPage(QWidget):
         self.banner.show_message(self.tr("Working…"), "info")
         self.ctx.tasks.run(
             fn,
-            lambda _: (self.banner.show_message(done, "ok"), self._show_protection()),
+            lambda _: self._protected(done),
             lambda message, _: self.banner.show_message(message, "error"),
             owner=self,
             name="protection",
         )
+
+    def _protected(self, done: str) -> None:
+        self.banner.show_message(done, "ok")
+        self._show_protection()
 
     def change_passphrase(self) -> None:
         dialog = PassphraseDialog(

@@ -71,11 +71,11 @@ class SetupView(QWidget):
         self.strength.setProperty("role", "muted")
         layout.addWidget(self.strength)
         self.first.textChanged.connect(self._hint)
-        self.second.returnPressed.connect(self.create)
+        self.second.returnPressed.connect(self.create_store)
         self.button = QPushButton(self.tr("&Create"), card)
         self.button.setProperty("role", "primary")
         self.button.setAutoDefault(False)
-        self.button.clicked.connect(self.create)
+        self.button.clicked.connect(self.create_store)
         layout.addWidget(self.button, 0, Qt.AlignmentFlag.AlignRight)
         self.banner = Banner(card)
         layout.addWidget(self.banner)
@@ -85,7 +85,7 @@ class SetupView(QWidget):
         _, words = strength_hint(text)
         self.strength.setText(words)
 
-    def create(self) -> None:
+    def create_store(self) -> None:
         first, second = self.first.text(), self.second.text()
         if len(first) < MIN_LENGTH:
             self.banner.show_message(
