@@ -4,6 +4,7 @@ closing to the tray, and the start-up choices (set-up, lock screen, demo)."""
 from __future__ import annotations
 
 import argparse
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -230,3 +231,29 @@ def test_offline_state_in_the_status_line_and_the_tray(
     controller.ctx.bridge.connection_changed(ConnectionState(True))
     assert window.status.text().startswith("Online")
     assert controller.tray.state == "normal"
+
+
+def test_demo_runs_in_its_own_home_and_quits_cleanly(
+    tmp_path: Path, qapp: QApplication, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``authenticator --demo`` through the command line's wiring, with the test hook."""
+    from authenticator.cli.commands.misc import start_app
+
+    monkeypatch.setenv(gui_app.QUIT_AFTER_ENV, "1.5")
+    home = tmp_path / "real"
+    args = argparse.Namespace(home=str(home), demo=True, links=[])
+    assert start_app(args) == 0
+    demo = gui_app.demo_paths(AppPaths.for_home(home))
+    assert demo.vault.exists()  # the demo store, created with the demo passphrase
+    assert not AppPaths.for_home(home).vault.exists()  # nothing in the real home
+    settings = json.loads(demo.settings.read_text())
+    assert settings["default_broker_url"].startswith("http://127.0.0.1:")
+    assert not demo.agent_socket.exists()  # the agent stopped with the app
+
+
+def test_selftest_hook_quits_a_fresh_app(
+    tmp_path: Path, qapp: QApplication, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(gui_app.SELFTEST_ENV, "1")
+    args = argparse.Namespace(home=str(tmp_path / "fresh"), demo=False, links=[])
+    assert gui_app.run(args) == 0
