@@ -169,3 +169,30 @@ def test_region_picker_escape_cancels(qtbot: QtBot) -> None:
     picker.show()
     with qtbot.waitSignal(picker.cancelled):
         qtbot.keyClick(picker, Qt.Key.Key_Escape)
+
+
+def test_read_from_the_screen_steps_aside_and_comes_back(
+    qtbot: QtBot, ctx: AppContext, monkeypatch: object
+) -> None:
+    from PySide6.QtWidgets import QWidget
+
+    from authenticator.gui import capture
+
+    parent = QWidget()
+    qtbot.addWidget(parent)
+    parent.show()
+    w = PairingWizard(ctx, parent)
+    w.show()
+    seen: list[bool] = []
+
+    def grab() -> list[object]:
+        seen.append(parent.isVisible() or w.isVisible())
+        return []
+
+    monkeypatch.setattr(capture, "grab_screens", grab)  # type: ignore[attr-defined]
+    w.read_screen()
+    qtbot.waitUntil(lambda: w.source_banner.kind == "error", timeout=5000)
+    assert seen == [False]  # nothing of ours covered the screen while it was read
+    assert parent.isVisible()
+    assert w.isVisible()
+    assert "could not be captured" in w.source_banner.text()

@@ -75,6 +75,7 @@ class PairingWizard(QDialog):
         self.direct: DirectPreview | None = None
         self.hem: HemView | None = None
         self._picker: RegionPicker | None = None
+        self._parent_was_visible = False
         self.setWindowTitle(self.tr("Pair a HEM"))
         self.setWindowIcon(app_icon())
         self.setAcceptDrops(True)
@@ -342,19 +343,35 @@ class PairingWizard(QDialog):
 
     def _source_error(self, message: str, exc: BaseException | None = None) -> None:
         self._idle()
-        self.show()
+        self._come_back()
         self.source_banner.show_message(message, "error")
 
     def read_screen(self) -> None:
         """Hide, grab every screen, show again, decode off the GUI thread."""
         self._busy(self.tr("Reading the screen…"))
-        self.hide()
+        self._step_aside()
         QTimer.singleShot(HIDE_BEFORE_GRAB_MS, self._grab_screen)
+
+    def _step_aside(self) -> None:
+        """Hide this wizard and the app's window so they do not cover the QR code."""
+        parent = self.parentWidget()
+        self._parent_was_visible = parent is not None and parent.isVisible()
+        if parent is not None and self._parent_was_visible:
+            parent.hide()
+        self.hide()
+
+    def _come_back(self) -> None:
+        parent = self.parentWidget()
+        if parent is not None and self._parent_was_visible:
+            parent.show()
+        self._parent_was_visible = False
+        self.show()
+        self.raise_()
+        self.activateWindow()
 
     def _grab_screen(self) -> None:
         pictures = capture.grab_screens()
-        self.show()
-        self.raise_()
+        self._come_back()
         self.ctx.tasks.run(
             lambda: capture.decode_screens(pictures),
             self.read_text,
@@ -365,7 +382,7 @@ class PairingWizard(QDialog):
 
     def read_region(self) -> None:
         self._busy(self.tr("Select the QR code on the screen…"))
-        self.hide()
+        self._step_aside()
         QTimer.singleShot(HIDE_BEFORE_GRAB_MS, self._pick_region)
 
     def _pick_region(self) -> None:
@@ -381,12 +398,11 @@ class PairingWizard(QDialog):
 
     def _region_cancelled(self) -> None:
         self._idle()
-        self.show()
+        self._come_back()
         self.source_banner.clear_message()
 
     def read_image(self, image: QImage) -> None:
-        self.show()
-        self.raise_()
+        self._come_back()
         self._busy(self.tr("Looking for a QR code…"))
         self.ctx.tasks.run(
             lambda: capture.decode_qimage(image),
