@@ -332,3 +332,27 @@ def test_clipboard_is_left_alone_when_it_changed(qtbot: QtBot, window: MainWindo
     QApplication.clipboard().setText("something else")
     guard.clear()
     assert QApplication.clipboard().text() == "something else"
+
+
+def test_mnemonics_are_unique_while_asking(
+    qtbot: QtBot, window: MainWindow, core: Core, requester: Requester
+) -> None:
+    """Two buttons sharing Alt+letter would make the shortcut only move the focus."""
+    import re
+
+    from PySide6.QtWidgets import QAbstractButton
+
+    paired(core, requester)
+    session = requester.request_access("storage:disk0")
+    rid = bring_in(qtbot, core, session)
+    shown(qtbot, window, rid)
+    letters = []
+    for button in window.findChildren(QAbstractButton):
+        if button.isVisible():
+            m = re.search(r"&(\w)", button.text())
+            if m:
+                letters.append(m.group(1).lower())
+    assert len(letters) == len(set(letters)), letters
+    assert {"a", "d", "n", "w"} <= set(letters)
+    qtbot.keyClick(window, Qt.Key.Key_D, Qt.KeyboardModifier.AltModifier)  # Alt+D: Deny
+    assert outcome(qtbot, session).state == "denied"

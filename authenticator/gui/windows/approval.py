@@ -114,7 +114,7 @@ class ApprovalView(QWidget):
         layout.addLayout(self.form)
 
         self.details_toggle = QToolButton(card)
-        self.details_toggle.setText(self.tr("Show &details"))
+        self.details_toggle.setText(self.tr("Show deta&ils"))
         self.details_toggle.setCheckable(True)
         self.details_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.details_toggle.setArrowType(Qt.ArrowType.RightArrow)
@@ -301,7 +301,7 @@ class ApprovalView(QWidget):
         self.details_toggle.setArrowType(
             Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow
         )
-        self.details_toggle.setText(self.tr("Hide &details") if shown else self.tr("Show &details"))
+        self.details_toggle.setText(self.tr("Hide deta&ils") if shown else self.tr("Show deta&ils"))
 
     def _update_approve_text(self, *_: object) -> None:
         request = self.request

@@ -56,7 +56,7 @@ class RequestsPage(QWidget):
         self.paste_button = QPushButton(self.tr("Open a &pasted request…"), self)
         self.paste_button.setAccessibleName(self.tr("Open a pasted request or link"))
         self.paste_button.clicked.connect(self.ask_paste)
-        self.check_button = QPushButton(self.tr("Check &now"), self)
+        self.check_button = QPushButton(self.tr("C&heck now"), self)
         self.check_button.setAccessibleName(self.tr("Check for new requests now"))
         self.check_button.clicked.connect(self.check_now)
         for button in (self.paste_button, self.check_button):
@@ -208,14 +208,22 @@ class RequestsPage(QWidget):
                 self.view.deny()
             return
         core = self.ctx.core
+
+        def failed(message: str, exc: BaseException) -> None:
+            self.banner.show_message(message, "error")
+
         if approve:
+            period = request.default_period
             self.ctx.tasks.run(
-                lambda: core.approve(request_id, request.default_period, False),
+                lambda: core.approve(request_id, period, False),
+                on_error=failed,
                 owner=self,
                 name="approve",
             )
         else:
-            self.ctx.tasks.run(lambda: core.deny(request_id), owner=self, name="deny")
+            self.ctx.tasks.run(
+                lambda: core.deny(request_id), on_error=failed, owner=self, name="deny"
+            )
 
     @property
     def count(self) -> int:
