@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from authenticator.core.inbox import DirectRoute, Entry
 from authenticator.core.model import AccessRequest, PairingPreview, Program
 from authenticator.errors import (
+    AlreadyAnsweredError,
     BadResponseError,
     DecodeError,
     IntegrityError,
@@ -177,6 +178,20 @@ def open_pasted(core: Core, text: str) -> AccessRequest | PairingPreview:
             source="link",
         )
         raise
+    from authenticator.core.requests import jti_key
+
+    for pending in core.inbox.requests():  # the same request pasted twice: show it once
+        route = core.inbox.entry(pending.id).route
+        if isinstance(route, DirectRoute) and jti_key(route.authreq.jti) == jti_key(authreq.jti):
+            return pending
+    if jti_key(authreq.jti) in core.handled:
+        core.requests.reject(
+            rec.name,
+            reason="replayed",
+            text="A pasted request was already answered; it was not shown again.",
+            source="link",
+        )
+        raise AlreadyAnsweredError("This request was already answered; ask for a new one.")
     info = require_known(describe(scope))
     request = AccessRequest(
         id=new_request_id("P"),

@@ -44,7 +44,7 @@ from authenticator.protocol.access import (
     granted_scope,
     open_event,
 )
-from authenticator.protocol.b64 import b64decode
+from authenticator.protocol.b64 import b64decode, b64encode
 from authenticator.protocol.periods import Period
 from authenticator.protocol.scopes import describe
 
@@ -87,6 +87,26 @@ class Requests:
     def _event_key(prefix: str, origin: str, event_id: str) -> str:
         return f"{prefix}|{origin}|{event_id}"
 
+    def _answered(self, request: AccessRequest, route: BrokerRoute | DirectRoute) -> None:
+        """Remember that this request is done, by its id and by the HEM's request id (jti), so
+        the same HEM request offered again under another event id is never shown again."""
+        self._remember(self._done_key(request, route))
+        self._remember(jti_key(_route_jti(route)))
+
+    def _offered_before(self, jti: str) -> bool:
+        """Whether the HEM request ``jti`` was answered already, or is pending under another id."""
+        key = jti_key(jti)
+        if key in self._c.handled:
+            return True
+        for req in self._c.inbox.requests():
+            try:
+                route = self._c.inbox.entry(req.id).route
+            except AuthenticatorError:
+                continue
+            if jti_key(_route_jti(route)) == key:
+                return True
+        return False
+
     def _remember(self, key: str) -> None:
         self._c.handled.add(key, self._c.clock.now())
 
@@ -101,7 +121,7 @@ class Requests:
         """Take a request out, remember it was handled, journal it, tell a waiting program."""
         req = entry.request
         self._c.inbox.remove(req.id, outcome, message)
-        self._remember(self._done_key(req, entry.route))
+        self._answered(req, entry.route)
         self._c.record(
             kind,
             hem=req.hem,
@@ -219,6 +239,7 @@ class Requests:
         now = self._c.clock.now()
         if now > event.exp:
             self._remember(done)
+            self._remember(jti_key(event.jti))
             try:
                 broker.deny_event(event_id, rec.pid)
             except NetError:
@@ -240,6 +261,16 @@ class Requests:
                 reason="tampered",
                 text="A request failed its integrity check (altered, or not from this HEM); it "
                 "was not shown and not answered, so it will time out.",
+                **base,
+            )
+            return
+        if self._offered_before(event.jti):
+            self._remember(done)
+            self.reject(
+                rec.name,
+                reason="replayed",
+                text="A request the HEM made once was offered again under another id; it was "
+                "not shown and not answered.",
                 **base,
             )
             return
@@ -268,6 +299,7 @@ class Requests:
         )
         if rec.muted_until is not None and now < rec.muted_until:
             self._remember(done)
+            self._remember(jti_key(event.jti))
             try:
                 broker.deny_event(event_id, rec.pid)
             except NetError:
@@ -399,7 +431,7 @@ class Requests:
         grant = Grant(request_id, granted, period, write, now + int(period), token)
         text = f"{req.grant_text(period, write)}: {req.info.phrase_for(req.hem)}."
         self._c.inbox.remove(request_id, Outcome.APPROVED, text)
-        self._remember(self._done_key(req, route))
+        self._answered(req, route)
         self._c.record(
             Kind.APPROVED,
             hem=req.hem,
@@ -477,6 +509,18 @@ class Requests:
         poller, self._poller = self._poller, None
         if isinstance(poller, Poller):
             poller.stop()
+
+
+def jti_key(jti: str) -> str:
+    """The handled-memory key of a HEM request id, whatever base64 flavour spells it."""
+    try:
+        return f"jti|{b64encode(b64decode(jti, what='request id (jti)'))}"
+    except DecodeError:
+        return f"jti|{jti[:400]}"
+
+
+def _route_jti(route: BrokerRoute | DirectRoute) -> str:
+    return route.event.jti if isinstance(route, BrokerRoute) else route.authreq.jti
 
 
 def _gone(exc: AuthenticatorError) -> tuple[str, Outcome]:
