@@ -22,6 +22,7 @@ from authenticator.errors import (
     AlreadyAnsweredError,
     BadResponseError,
     DecodeError,
+    ExpiredError,
     IntegrityError,
     LockedError,
     NoSuchHemError,
@@ -99,6 +100,12 @@ def ask_hem(
             scope=scope,
         )
         raise
+    except ExpiredError as exc:  # the HEM made (and signed) it just now: its clock is behind
+        raise ExpiredError(
+            f"{rec.name} made a request that had already expired by this computer's clock: the "
+            "HEM's clock is behind. Let the Encedo Manager check it in (or check this "
+            "computer's clock), then try again."
+        ) from exc
     if opened != scope and not opened.startswith(scope + "#"):
         text = "The HEM sealed a different access than the one asked for."
         core.requests.reject(

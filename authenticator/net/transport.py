@@ -143,7 +143,9 @@ def map_exception(exc: Exception, *, peer: str, url: str) -> NetError:
     if isinstance(exc, httpx.TooManyRedirects):
         return TransportError(f"{_cap(peer)} at {where} redirected too many times.")
     if isinstance(exc, httpx.DecodingError):
-        return BadResponseError(f"{_cap(peer)} at {where} sent an answer that is garbled.")
+        return BadResponseError(
+            f"{_cap(peer)} at {where} sent an answer that is garbled; try again later."
+        )
     if isinstance(exc, httpx.NetworkError | httpx.ProtocolError):
         return TransportError(
             f"The connection to {peer} at {where} was interrupted; the app will retry."
@@ -218,7 +220,8 @@ class Transport:
                     raw += chunk
                     if len(raw) > MAX_BODY:
                         raise BadResponseError(
-                            f"{_cap(self.peer)} sent an answer that is far too large."
+                            f"{_cap(self.peer)} at {_where(url)} sent an answer that is far "
+                            "too large; try again later."
                         )
                 status = response.status_code
         except httpx.HTTPError as exc:
@@ -233,12 +236,15 @@ class Transport:
             data = json.loads(bytes(raw).decode("utf-8"))
         except (UnicodeDecodeError, ValueError, RecursionError):
             raise BadResponseError(
-                f"{_cap(self.peer)} answered with something that is not JSON."
+                f"{_cap(self.peer)} at {_where(url)} answered with something that is not "
+                "JSON; try again later."
             ) from None
         return Answer(status, data)
 
     def json_object(self, answer: Answer) -> dict[str, Any]:
         """The answer's JSON object, or ``BadResponseError``."""
         if not isinstance(answer.data, dict):
-            raise BadResponseError(f"{_cap(self.peer)} answered with an unexpected shape.")
+            raise BadResponseError(
+                f"{_cap(self.peer)} answered with an unexpected shape; try again later."
+            )
         return answer.data
