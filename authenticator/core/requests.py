@@ -343,7 +343,8 @@ class Requests:
                 entry = self._c.inbox.entry(rid)
             except AuthenticatorError:
                 continue
-            self._finish(entry, Outcome.EXPIRED, Kind.EXPIRED, "The request expired unanswered.")
+            what = entry.request.info.phrase_for(entry.request.hem)
+            self._finish(entry, Outcome.EXPIRED, Kind.EXPIRED, f"Expired unanswered: {what}.")
         return expired
 
     def withdraw(self, request_id: str, message: str = "The program withdrew its request.") -> None:
@@ -391,7 +392,10 @@ class Requests:
             now = self._c.clock.now()
             if now > req.expires_at:
                 self._finish(
-                    entry, Outcome.EXPIRED, Kind.EXPIRED, "The request expired unanswered."
+                    entry,
+                    Outcome.EXPIRED,
+                    Kind.EXPIRED,
+                    f"Expired unanswered: {req.info.phrase_for(req.hem)}.",
                 )
                 raise ExpiredError()
             rec = self._c.pairing(req.hem)
@@ -466,9 +470,10 @@ class Requests:
         if report:
             minutes = self._c.settings.mute_minutes_after_report
             until = self._c.clock.now() + 60 * minutes
+            what = req.info.phrase_for(req.hem)
             message = (
-                f"Denied and reported: you did not ask for this{note}. Requests from {req.hem} "
-                f"are muted for {minutes} min."
+                f"Denied and reported: {what}{note}. Requests from {req.hem} are muted for "
+                f"{minutes} min."
             )
             self._finish(
                 entry,
@@ -485,7 +490,8 @@ class Requests:
                 except (LockedError, NoSuchHemError):
                     log.info("could not mute %s", req.hem)
             return
-        self._finish(entry, Outcome.DENIED, Kind.DENIED, f"Denied{note}.")
+        what = req.info.phrase_for(req.hem)
+        self._finish(entry, Outcome.DENIED, Kind.DENIED, f"Denied: {what}{note}.")
 
     # ------------------------------------------------------------------ the poller
 
