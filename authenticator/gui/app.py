@@ -27,7 +27,7 @@ import os
 import shutil
 import sys
 
-from PySide6.QtCore import QCoreApplication, Qt, QTimer
+from PySide6.QtCore import QCoreApplication, QLocale, Qt, QTimer, QTranslator
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QMessageBox
 
@@ -41,6 +41,7 @@ from authenticator.gui.clipboard import ClipboardGuard
 from authenticator.gui.context import AppContext, DemoServer, DemoStarter
 from authenticator.gui.icons import app_icon
 from authenticator.gui.tasks import TaskRunner
+from authenticator.resources import data_dir
 from authenticator.store.paths import AppPaths
 
 __all__ = ["DEMO_PASSPHRASE", "demo_paths", "forward_to_running", "make_application", "run"]
@@ -70,7 +71,22 @@ def make_application() -> QApplication:
     QGuiApplication.setDesktopFileName(APP_ID)
     QGuiApplication.setWindowIcon(app_icon())
     app.setQuitOnLastWindowClosed(False)  # the tray keeps the app alive
+    _install_translations(app)
     return app
+
+
+def _install_translations(app: QApplication) -> None:
+    """Load ``translations/authenticator_<locale>.qm`` from the data files, when shipped."""
+    try:
+        folder = data_dir() / "translations"
+    except AuthenticatorError:
+        return
+    if not folder.is_dir() or app.property("encedo_translator") is not None:
+        return
+    translator = QTranslator(app)
+    if translator.load(QLocale.system(), "authenticator", "_", str(folder)):
+        app.installTranslator(translator)
+        app.setProperty("encedo_translator", True)
 
 
 def demo_paths(real: AppPaths) -> AppPaths:
