@@ -22,11 +22,13 @@ from PySide6.QtGui import QDesktopServices, QKeySequence, QShortcut
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from authenticator import APP_NAME
+from authenticator.core.app import Core
 from authenticator.core.model import AccessRequest, ConnectionState, HemView, Outcome
 from authenticator.gui.context import AppContext
 from authenticator.gui.icons import TrayState
 from authenticator.gui.idle import IdleWatcher
-from authenticator.gui.notify import Action, Notifier, WindowNotifier, make_notifier
+from authenticator.gui.notify import WindowNotifier
+from authenticator.gui.notify.glue import NotificationRouter
 from authenticator.gui.sessionlock import SessionLockWatcher
 from authenticator.gui.theme import apply_theme
 from authenticator.gui.tray import Tray
@@ -35,7 +37,7 @@ from authenticator.gui.windows.pairing import PairingWizard
 from authenticator.store.atomic import write_private_atomic
 from authenticator.store.settings import Settings
 
-__all__ = ["AppController", "make_app_notifier"]
+__all__ = ["AppController", "make_router"]
 
 log = logging.getLogger(__name__)
 
@@ -43,18 +45,16 @@ UI_STATE_FILE = "gui-state.json"
 STATUS_TICK_MS = 1000
 
 
-def make_app_notifier(
-    tray: Tray | None,
-    on_action: Callable[[str, Action], None],
-    raise_window: Callable[[str], None],
-) -> Notifier:
-    """The best notifier this desktop offers (``gui.notify.make_notifier``); the window as the
-    last resort should a backend fail to start."""
+def make_router(core: Core, tray: Tray, raise_window: Callable[[str], None]) -> NotificationRouter:
+    """Notifications through the best backend this desktop offers (``gui.notify``); the window
+    as the last resort should a backend fail to start."""
     try:
-        return make_notifier(tray.icon if tray is not None else None, on_action, raise_window)
+        return NotificationRouter(core, raise_window, tray=tray.icon)
     except Exception:  # a broken backend must never stop the app
         log.exception("no notification backend; falling back to the window")
-        return WindowNotifier(raise_window)
+        return NotificationRouter(
+            core, raise_window, notifier_factory=lambda _on_action: WindowNotifier(raise_window)
+        )
 
 
 class AppController(QObject):
@@ -86,7 +86,11 @@ class AppController(QObject):
 
         self.window = MainWindow(ctx)
         self.tray = Tray(self)
-        self.notifier = make_app_notifier(self.tray, self.on_action, self.raise_for)
+        # Approve / Deny / Open from a notification: the router answers (15 min, read-only,
+        # after the lock check) and reports failures; the window follows the core's events.
+        self.notifications = make_router(self.core, self.tray, self.raise_for)
+        self.notifications.failed.connect(self._notification_failed)
+        self.notifications.set_enabled(self.core.settings.notifications)
         self.idle = IdleWatcher(lambda: self.core.settings.idle_lock_min, self)
         self.session_lock = SessionLockWatcher(self) if watch_session else None
 
@@ -127,6 +131,7 @@ class AppController(QObject):
         if self.session_lock is not None:
             self.session_lock.start()
         self._update_tray()
+        self.notifications.start()
         core = self.core
         self.ctx.tasks.run(
             core.keychain_available,
@@ -188,19 +193,13 @@ class AppController(QObject):
 
     def _request_added(self, request: AccessRequest) -> None:
         self._update_tray()
-        if self.core.locked or not self.core.settings.notifications:
-            return
-        try:
-            self.notifier.show(request)
-        except Exception:  # a notification backend's bug never loses a request
-            log.exception("notifier %s failed to show a request", self.notifier.name)
 
     def _request_removed(self, request: AccessRequest, outcome: Outcome, message: str) -> None:
         self._update_tray()
-        try:
-            self.notifier.withdraw(request.id)
-        except Exception:
-            log.exception("notifier %s failed to withdraw a request", self.notifier.name)
+
+    def _notification_failed(self, request_id: str, message: str) -> None:
+        """An answer given in a notification did not go through: say so where the request is."""
+        self.window.requests.banner.show_message(message, "error")
 
     def _lock_changed(self, locked: bool) -> None:
         if locked:
@@ -231,23 +230,6 @@ class AppController(QObject):
         self.tray.update(state=state, count=count, offline_reason=self.connection.message)
 
     # ================================================================== notification actions
-
-    def on_action(self, request_id: str, action: Action) -> None:
-        """Approve / Deny / Open from a notification (GUI thread). Approve passes the lock check
-        and uses the request's default period, read-only."""
-        if self.core.locked:
-            self.show_window()
-            return
-        if action == "open":
-            self.raise_for(request_id)
-            return
-        if request_id not in self.core.inbox:
-            return
-        page = self.window.requests
-        if action == "approve":
-            page.answer(request_id, approve=True)
-        elif action == "deny":
-            page.answer(request_id, approve=False)
 
     def raise_for(self, request_id: str) -> None:
         self.window.show_request(request_id)
@@ -357,6 +339,7 @@ class AppController(QObject):
 
     def _settings_changed(self, settings: Settings) -> None:
         apply_theme(self.app, settings.theme)
+        self.notifications.set_enabled(settings.notifications)
         self.core.requests.check_now()
 
     def _theme_changed(self) -> None:
@@ -416,9 +399,9 @@ class AppController(QObject):
         if self.session_lock is not None:
             self.session_lock.stop()
         try:
-            self.notifier.close()
+            self.notifications.close()
         except Exception:
-            log.exception("closing the notifier failed")
+            log.exception("closing the notifications failed")
         for fn in self._on_quit:
             try:
                 fn()

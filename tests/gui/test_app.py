@@ -77,15 +77,15 @@ def test_notification_actions_pass_the_lock_check(
     bring_in(qtbot, core, a)
     bring_in(qtbot, core, b)
     qtbot.waitUntil(lambda: controller.window.requests.count == 2)
-    controller.on_action(a.event_id, "approve")
+    controller.notifications.on_action(a.event_id, "approve")
     result = outcome(qtbot, a)
     assert result.state == "approved"
     assert result.claims["exp"] - result.claims["iat"] in (int(Period.MIN15), int(Period.MIN15) - 1)
-    qtbot.waitUntil(lambda: controller.window.requests.view.state == "done", timeout=10_000)
+    qtbot.waitUntil(lambda: controller.window.requests.count == 1, timeout=10_000)
     # Locked: a click on Deny in a stale bubble does nothing but show the lock screen.
     with qtbot.waitSignal(controller.ctx.bridge.lockChanged, timeout=10_000):
         controller.lock()
-    controller.on_action(b.event_id, "deny")
+    controller.notifications.on_action(b.event_id, "deny")
     assert b.poll().state == "pending"
     assert controller.window.screens.currentWidget() is controller.window.lock_view
 
@@ -98,10 +98,10 @@ def test_notification_open_and_deny(
     bring_in(qtbot, core, a)
     qtbot.waitUntil(lambda: controller.window.requests.count == 1)
     controller.window.hide()
-    controller.on_action(a.event_id, "open")
+    controller.notifications.on_action(a.event_id, "open")
     assert controller.window.isVisible()
     assert controller.window.requests.view.request.id == a.event_id
-    controller.on_action(a.event_id, "deny")
+    controller.notifications.on_action(a.event_id, "deny")
     assert outcome(qtbot, a).state == "denied"
 
 

@@ -195,36 +195,6 @@ class RequestsPage(QWidget):
         elif self._requests and self.view.state == "empty":
             self.select_first()
 
-    def answer(self, request_id: str, *, approve: bool) -> None:
-        """Approve (default period, read-only) or deny from a notification, through the view
-        when it can show the request, else directly."""
-        request = self._requests.get(request_id)
-        if request is None:
-            return
-        if self.view.state != "busy" and self.select(request_id):
-            if approve:
-                self.view.approve(period=request.default_period, write=False)
-            else:
-                self.view.deny()
-            return
-        core = self.ctx.core
-
-        def failed(message: str, exc: BaseException) -> None:
-            self.banner.show_message(message, "error")
-
-        if approve:
-            period = request.default_period
-            self.ctx.tasks.run(
-                lambda: core.approve(request_id, period, False),
-                on_error=failed,
-                owner=self,
-                name="approve",
-            )
-        else:
-            self.ctx.tasks.run(
-                lambda: core.deny(request_id), on_error=failed, owner=self, name="deny"
-            )
-
     @property
     def count(self) -> int:
         return len(self._requests)
