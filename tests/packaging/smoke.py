@@ -13,7 +13,6 @@ from pathlib import Path
 from authenticator import __version__
 
 ROOT = Path(__file__).resolve().parents[2]
-GUI_APP = ROOT / "authenticator" / "gui" / "app.py"
 
 
 def check_version(exe: Path, env: Mapping[str, str]) -> None:
