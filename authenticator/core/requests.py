@@ -90,8 +90,7 @@ class Requests:
     def _answered(self, request: AccessRequest, route: BrokerRoute | DirectRoute) -> None:
         """Remember that this request is done, by its id and by the HEM's request id (jti), so
         the same HEM request offered again under another event id is never shown again."""
-        self._remember(self._done_key(request, route))
-        self._remember(jti_key(_route_jti(route)))
+        self._remember(self._done_key(request, route), jti_key(_route_jti(route)))
 
     def _offered_before(self, jti: str) -> bool:
         """Whether the HEM request ``jti`` was answered already, or is pending under another id."""
@@ -107,8 +106,8 @@ class Requests:
                 return True
         return False
 
-    def _remember(self, key: str) -> None:
-        self._c.handled.add(key, self._c.clock.now())
+    def _remember(self, *keys: str) -> None:
+        self._c.handled.add_all(keys, self._c.clock.now())
 
     def _finish(
         self,
@@ -238,8 +237,7 @@ class Requests:
             return
         now = self._c.clock.now()
         if now > event.exp:
-            self._remember(done)
-            self._remember(jti_key(event.jti))
+            self._remember(done, jti_key(event.jti))
             try:
                 broker.deny_event(event_id, rec.pid)
             except NetError:
@@ -298,8 +296,7 @@ class Requests:
             location=event.ipinfo,
         )
         if rec.muted_until is not None and now < rec.muted_until:
-            self._remember(done)
-            self._remember(jti_key(event.jti))
+            self._remember(done, jti_key(event.jti))
             try:
                 broker.deny_event(event_id, rec.pid)
             except NetError:

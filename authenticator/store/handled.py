@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from authenticator.errors import CorruptStoreError, DecodeError
 from authenticator.store.atomic import read_private, write_private_atomic
@@ -56,13 +56,20 @@ class HandledRequests:
 
     def add(self, request_key: str, ts: int) -> None:
         """Remember ``request_key`` as handled at ``ts`` (unix seconds)."""
-        if not isinstance(request_key, str) or not request_key or len(request_key) > _KEY_MAX:
-            raise DecodeError("A request key must be text of 1 to 512 characters.")
+        self.add_all((request_key,), ts)
+
+    def add_all(self, request_keys: Iterable[str], ts: int) -> None:
+        """Remember several keys as handled at ``ts``, in one write of the file."""
+        keys = tuple(request_keys)
+        for request_key in keys:
+            if not isinstance(request_key, str) or not request_key or len(request_key) > _KEY_MAX:
+                raise DecodeError("A request key must be text of 1 to 512 characters.")
         if isinstance(ts, bool) or not isinstance(ts, int) or ts < 0:
             raise DecodeError("A handled time must be a non-negative unix time.")
 
         def change(items: dict[str, int]) -> dict[str, int]:
-            items[request_key] = max(ts, items.get(request_key, ts))
+            for request_key in keys:
+                items[request_key] = max(ts, items.get(request_key, ts))
             return items
 
         self._update(change)
