@@ -149,7 +149,9 @@ def test_countdown_expiry_closes_the_request(
     qtbot.waitUntil(lambda: view.state == "done", timeout=5000)
     assert "expired" in view.banner.text().lower()
     assert window.requests.count == 0
-    assert core.journal_entries()[0].kind == "request.expired", [(e.kind, e.text) for e in core.journal_entries()[:4]]
+    assert core.journal_entries()[0].kind == "request.expired", [
+        (e.kind, e.text) for e in core.journal_entries()[:4]
+    ]
 
 
 def test_cancelled_while_open(
