@@ -39,6 +39,7 @@ APT_TEST = [
     *APT_RUN,
     "xvfb", "x11-utils", "dbus", "dbus-x11", "dunst", "trayer", "gnome-keyring", "libsecret-tools",
     "imagemagick", "xdotool", "chromium", "appstream", "desktop-file-utils", "util-linux",
+    "binutils",
     "libnss3", "libatk-bridge2.0-0", "libgbm1",
 ]  # fmt: skip
 
@@ -112,8 +113,15 @@ def cmd_run(args: list[str]) -> int:
 
 def cmd_test(args: list[str]) -> int:
     ensure_debs(APT_TEST)
-    ensure_venv("dev")
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONDONTWRITEBYTECODE": "1"}
+    ensure_venv("dev,bundle")
+    # The standalone bundle is built and smoke-tested on every run (about a minute), so every
+    # change to packaging/ is checked.
+    env = {
+        **os.environ,
+        "QT_QPA_PLATFORM": "offscreen",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "AUTHENTICATOR_BUILD_BUNDLE": os.environ.get("AUTHENTICATOR_BUILD_BUNDLE", "1"),
+    }
     steps: list[list[str]] = [
         [str(BIN / "ruff"), "check", "."],
         [str(BIN / "ruff"), "format", "--check", "."],
