@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import TYPE_CHECKING
 
 from authenticator.core.model import ConnectionState
@@ -54,6 +55,7 @@ class Poller:
         backoff = 0.0
         while not self._stop.is_set():
             interval = float(self._core.settings.poll_interval_s)
+            started = time.monotonic()
             if not self._core.locked:
                 try:
                     self._core.requests.sync()
@@ -69,5 +71,7 @@ class Poller:
                 except Exception:  # keep polling whatever happens; the log has the details
                     log.exception("broker round crashed")
                 self.rounds += 1
-            self._wake.wait(backoff or interval)
+            # Rounds start every ``interval`` (not ``interval`` after the previous one ended), so
+            # a request waits at most one interval plus one round to be shown.
+            self._wake.wait(backoff or max(0.0, interval - (time.monotonic() - started)))
             self._wake.clear()
