@@ -244,6 +244,13 @@ def load(quick: bool) -> int:
         out["gui_longest_stall_answering_ms"] = max(s[2] for s in states[mark:])
         time.sleep(3)
         out["rss_after_handled_mib"] = _proc_rss_mib(app.pid)
+        # the same again: a leak grows a second time, a one-off peak does not
+        made, _ = world.ask("produce", pending, 8.0 if quick else 20.0, time.monotonic())
+        wait_state(lambda n: n >= len(made), 300)
+        send("deny-all")
+        wait_state(lambda n: n == 0, 600)
+        time.sleep(3)
+        out["rss_after_second_cycle_mib"] = _proc_rss_mib(app.pid)
         send("ticker-off")
         time.sleep(1)
         cpu0, wall0 = _proc_cpu_s(app.pid), time.monotonic()

@@ -501,6 +501,14 @@ def gui(quick: bool) -> None:
         "≤ 150 MB",
         r["rss_after_handled_mib"] * 1.048576 <= 150,
     )
+    second = r["rss_after_second_cycle_mib"]
+    row(
+        "gui",
+        f"RSS after {n} more pending and handled",
+        f"{second:.0f} MiB (+{second - r['rss_after_handled_mib']:.0f})",
+        "no growth",
+        second - r["rss_after_handled_mib"] < 5,
+    )
     row(
         "gui",
         f"idle CPU over {r['idle_seconds']:.0f} s, 50 pairings",

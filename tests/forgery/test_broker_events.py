@@ -111,52 +111,38 @@ def test_other_jti_swapped_pid_foreign_keys(
 ) -> None:
     rec, other = paired.vault.pairings[0], second.vault.pairings[0]
     answers = broker_answers(emu)
-    hem = emu.emulator.hems[0]
-    foreign_hem = KeyPair.generate()
-    foreign_app = KeyPair.generate()
-    keys = keys_of(rec)
+    hem_key = emu.emulator.hems[0].state.eid
+    aid = keys_of(rec).aid.public
+    foreign_hem, foreign_app = KeyPair.generate(), KeyPair.generate()
+    donor = genuine(emu, requester.request_access("keymgmt:list").event_id, rec.pid)
 
-    def body_for(session_event: str) -> dict[str, Any]:
-        return genuine(emu, session_event, rec.pid)
+    def sealed_with(secret: bytes, jti: str) -> str:
+        return seal_scope(event_master(secret, b64decode(jti)), "keymgmt:list")
 
-    cases: dict[str, Any] = {}
-    donor = requester.request_access("keymgmt:list")
-    cases["another request's jti"] = lambda b: {
-        **b,
-        "jti": genuine(emu, donor.event_id, rec.pid)["jti"],
-    }
-    cases["the other pairing's sealed scope (swapped pid)"] = lambda b: {
-        **b,
-        "scope": genuine(emu, b["_id"], other.pid)["scope"],
-    }
-    cases["sealed by a foreign HEM"] = lambda b: {
-        **b,
-        "scope": seal_scope(
-            event_master(foreign_hem.exchange(keys.aid.public), _raw(b["jti"])), "keymgmt:list"
-        ),
-    }
-    cases["sealed for a foreign pairing"] = lambda b: {
-        **b,
-        "scope": seal_scope(
-            event_master(hem.state.eid.exchange(foreign_app.public), _raw(b["jti"])), "keymgmt:list"
-        ),
-    }
-    cases["another scope sealed for the same pairing, other jti"] = lambda b: {
-        **b,
-        "scope": genuine(emu, donor.event_id, rec.pid)["scope"],
-    }
-    for name, alter in cases.items():
+    def alter(name: str, event_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        if name == "another request's jti":
+            return {**body, "jti": donor["jti"]}
+        if name == "another request's sealed scope":
+            return {**body, "scope": donor["scope"]}
+        if name == "the other pairing's sealed scope (swapped pid)":
+            return {**body, "scope": genuine(emu, event_id, other.pid)["scope"]}
+        if name == "sealed by a foreign HEM's key":
+            return {**body, "scope": sealed_with(foreign_hem.exchange(aid), body["jti"])}
+        assert name == "sealed for a foreign pairing's key"
+        return {**body, "scope": sealed_with(hem_key.exchange(foreign_app.public), body["jti"])}
+
+    for name in (
+        "another request's jti",
+        "another request's sealed scope",
+        "the other pairing's sealed scope (swapped pid)",
+        "sealed by a foreign HEM's key",
+        "sealed for a foreign pairing's key",
+    ):
         session = requester.request_access("keymgmt:list")
-        body = {**body_for(session.event_id), "_id": session.event_id}
-        forged = alter(body)
-        forged.pop("_id", None)
+        forged = alter(name, session.event_id, genuine(emu, session.event_id, rec.pid))
         offer(paired, emu, session.event_id, rec.pid, forged)
         assert rejected(paired, session.event_id) == "tampered", name
         assert_never_shown_nor_answered(paired, emu, session.event_id, answers)
-
-
-def _raw(jti: str) -> bytes:
-    return b64decode(jti)
 
 
 def test_an_expired_event_is_never_shown_nor_approved(
