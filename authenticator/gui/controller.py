@@ -45,15 +45,20 @@ UI_STATE_FILE = "gui-state.json"
 STATUS_TICK_MS = 1000
 
 
-def make_router(core: Core, tray: Tray, raise_window: Callable[[str], None]) -> NotificationRouter:
+def make_router(
+    core: Core,
+    tray: Tray,
+    raise_window: Callable[[str], None],
+    attention: Callable[[str], None],
+) -> NotificationRouter:
     """Notifications through the best backend this desktop offers (``gui.notify``); the window
     as the last resort should a backend fail to start."""
     try:
-        return NotificationRouter(core, raise_window, tray=tray.icon)
+        return NotificationRouter(core, raise_window, tray=tray.icon, attention=attention)
     except Exception:  # a broken backend must never stop the app
         log.exception("no notification backend; falling back to the window")
         return NotificationRouter(
-            core, raise_window, notifier_factory=lambda _on_action: WindowNotifier(raise_window)
+            core, raise_window, notifier_factory=lambda _on_action: WindowNotifier(attention)
         )
 
 
@@ -88,7 +93,7 @@ class AppController(QObject):
         self.tray = Tray(self)
         # Approve / Deny / Open from a notification: the router answers (15 min, read-only,
         # after the lock check) and reports failures; the window follows the core's events.
-        self.notifications = make_router(self.core, self.tray, self.raise_for)
+        self.notifications = make_router(self.core, self.tray, self.raise_for, self.attention)
         self.notifications.failed.connect(self._notification_failed)
         self.notifications.set_enabled(self.core.settings.notifications)
         self.idle = IdleWatcher(lambda: self.core.settings.idle_lock_min, self)
@@ -217,7 +222,7 @@ class AppController(QObject):
 
     def _update_tray(self) -> None:
         locked = self.core.locked
-        count = 0 if locked else len(self.core.pending())
+        count = 0 if locked else len(self.core.inbox)
         state: TrayState
         if locked:
             state = "locked"
@@ -230,6 +235,15 @@ class AppController(QObject):
         self.tray.update(state=state, count=count, offline_reason=self.connection.message)
 
     # ================================================================== notification actions
+
+    def attention(self, request_id: str) -> None:
+        """A new request while no notification server and no tray can tell: bring the window up,
+        but never take the person away from a request they are reading."""
+        page = self.window.requests
+        if page.view.state in ("asking", "busy") and not self.core.locked:
+            self.window.bring_up()
+            return
+        self.raise_for(request_id)
 
     def raise_for(self, request_id: str) -> None:
         self.window.show_request(request_id)

@@ -56,11 +56,16 @@ def state_icon(state: TrayState) -> QIcon:
 
 def tray_icon(state: TrayState, count: int = 0) -> QIcon:
     """The tray's icon: the state's SVG, with the number of waiting requests on "pending"."""
-    base = state_icon(state)
     if state != "pending" or count <= 0:
-        return base
+        return state_icon(state)
+    return _badged(state, str(count) if count < 10 else "9+")
+
+
+@cache
+def _badged(state: TrayState, text: str) -> QIcon:
+    """Rendered once per badge text (at most ten): the tray changes with every request."""
+    base = state_icon(state)
     icon = QIcon()
-    text = str(count) if count < 10 else "9+"
     for size in _SIZES:
         for ratio in (1.0, 2.0):
             pix = base.pixmap(QSize(size, size), ratio)

@@ -257,3 +257,28 @@ def test_selftest_hook_quits_a_fresh_app(
     monkeypatch.setenv(gui_app.SELFTEST_ENV, "1")
     args = argparse.Namespace(home=str(tmp_path / "fresh"), demo=False, links=[])
     assert gui_app.run(args) == 0
+
+
+def test_a_new_request_never_replaces_the_one_being_read(
+    qtbot: QtBot, controller: AppController, core: Core, requester: Requester
+) -> None:
+    from authenticator.gui.notify import WindowNotifier
+
+    if not isinstance(controller.notifications.notifier, WindowNotifier):
+        pytest.skip("this desktop has a notification server; the window fallback is not in use")
+    paired(core, requester)
+    page = controller.window.requests
+    a = requester.request_access("keymgmt:list")
+    bring_in(qtbot, core, a)
+    qtbot.waitUntil(lambda: page.view.request is not None and page.view.request.id == a.event_id)
+    b = requester.request_access("system:config")
+    bring_in(qtbot, core, b)
+    qtbot.waitUntil(lambda: page.count == 2)
+    qtbot.waitUntil(lambda: b.event_id in controller.notifications._shown)  # told the window
+    assert page.view.request is not None
+    assert page.view.request.id == a.event_id  # still reading the first one
+    # Its row in the queue counts down, drawn live from the request's expiry.
+    text = page.item_text(b.event_id)
+    assert text is not None
+    assert "Change the settings" in text
+    assert ":" in text.splitlines()[-1]

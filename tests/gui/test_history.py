@@ -57,10 +57,21 @@ def test_filters(qtbot: QtBot, window: MainWindow, core: Core, requester: Reques
 
 
 def test_refreshes_when_the_core_journals(qtbot: QtBot, window: MainWindow, core: Core) -> None:
+    window.show()
+    window.show_page("history")
     loaded(qtbot, window)
     before = len(window.history.entries)
     core.update_settings(poll_interval_s=7)
     qtbot.waitUntil(lambda: len(window.history.entries) > before, timeout=10_000)
+    # While another page is shown, changes only mark it stale; showing it reloads.
+    window.show_page("settings")
+    shown = len(window.history.entries)
+    core.update_settings(poll_interval_s=8)
+    core.update_settings(poll_interval_s=9)
+    qtbot.waitUntil(lambda: window.history._stale)  # noted, not reloaded
+    assert len(window.history.entries) == shown
+    window.show_page("history")
+    qtbot.waitUntil(lambda: len(window.history.entries) == shown + 2, timeout=10_000)
 
 
 def test_verify_ok_then_tampered_banner(

@@ -81,12 +81,15 @@ def make_notifier(
     prefer: str | None = None,
     bus: str | None = None,
     probe_timeout: float = PROBE_TIMEOUT,
+    attention: Callable[[str], None] | None = None,
 ) -> Notifier:
     """The best notifier available here (see the module's docstring); never fails.
 
     Call it on the GUI thread with the ``QApplication`` created. ``on_action(request_id, action)``
     is then always called on the GUI thread; ``raise_window(request_id)`` brings the approval
-    window forward. ``bus`` overrides the session bus address (tests).
+    window forward on that request. ``attention(request_id)`` (default: ``raise_window``) is what
+    the window fallback calls for a *new* request: the app brings the window up without taking
+    the person away from a request they are reading. ``bus`` overrides the session bus address.
     """
     if prefer is not None and prefer not in BACKENDS:
         raise ValueError(f"unknown notification backend {prefer!r}; use one of {BACKENDS}")
@@ -101,5 +104,5 @@ def make_notifier(
             if tray is not None and _tray_available():
                 return TrayBalloonNotifier(tray, on_action)
         else:
-            return WindowNotifier(raise_window)
+            return WindowNotifier(attention or raise_window)
     raise AssertionError("unreachable: the window backend is always available")

@@ -83,6 +83,7 @@ class NotificationRouter(QObject):
         prefer: str | None = None,
         notifier_factory: NotifierFactory | None = None,
         run_in_background: Callable[[Callable[[], None]], None] = _in_a_thread,
+        attention: Callable[[str], None] | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -99,7 +100,9 @@ class NotificationRouter(QObject):
         self._lock_changed.connect(self._on_lock_changed, queued)
         self._finished.connect(self._on_finished, queued)
         if notifier_factory is None:
-            self.notifier = make_notifier(tray, self.on_action, raise_window, prefer=prefer)
+            self.notifier = make_notifier(
+                tray, self.on_action, raise_window, prefer=prefer, attention=attention
+            )
         else:
             self.notifier = notifier_factory(self.on_action)
 
@@ -236,5 +239,5 @@ class NotificationRouter(QObject):
             return
         log.info("Answering %s from a notification failed: %s", request_id, error)
         self.failed.emit(request_id, error)
-        if any(r.id == request_id for r in self._core.pending()):
+        if request_id in self._core.inbox:
             self._raise_window(request_id)

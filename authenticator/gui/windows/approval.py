@@ -381,8 +381,9 @@ class ApprovalView(QWidget):
         self.answer.hide()
         self.countdown.setText("")
         self.banner.show_message(text, kind)
-        others = [r for r in self.ctx.core.pending() if request is None or r.id != request.id]
-        self.next_button.setVisible(bool(others))
+        inbox = self.ctx.core.inbox
+        others = len(inbox) - (1 if request is not None and request.id in inbox else 0)
+        self.next_button.setVisible(others > 0)
         if request is not None:
             emit(self.finished, request.id)
 

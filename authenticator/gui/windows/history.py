@@ -8,7 +8,8 @@ journal was edited, reordered or cut, and the person should know.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -31,6 +32,7 @@ from authenticator.store.journal import JournalEntry, VerifyReport
 __all__ = ["HistoryPage"]
 
 LIMIT = 2000
+RELOAD_DELAY_MS = 1000
 _ALL = ""
 
 KIND_LABELS = {
@@ -123,13 +125,34 @@ class HistoryPage(QWidget):
         self.table.setWordWrap(False)
         head = self.table.horizontalHeader()
         head.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        head.setResizeContentsPrecision(200)  # size columns from the newest rows, not all 2 000
         head.setStretchLastSection(True)
         layout.addWidget(self.table, 1)
         self.count = QLabel(self)
         self.count.setProperty("role", "muted")
         layout.addWidget(self.count)
         self._fill_combos()
-        ctx.bridge.journalChanged.connect(self.reload)
+        # A busy minute can add hundreds of entries: reload at most every second, and only while
+        # the page is on screen (showing it reloads).
+        self._soon = QTimer(self)
+        self._soon.setSingleShot(True)
+        self._soon.setInterval(RELOAD_DELAY_MS)
+        self._soon.timeout.connect(self.reload)
+        self._stale = False
+        ctx.bridge.journalChanged.connect(self._journal_changed)
+
+    def _journal_changed(self) -> None:
+        if self.isVisible():
+            if not self._soon.isActive():
+                self._soon.start()
+        else:
+            self._stale = True
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        if self._stale:
+            self._stale = False
+            self.reload()
 
     # ------------------------------------------------------------------ loading
 
@@ -222,6 +245,16 @@ class HistoryPage(QWidget):
 
     def apply_filters(self) -> None:
         shown = self.visible_entries()
+        self.table.setUpdatesEnabled(False)
+        try:
+            self._fill_rows(shown)
+        finally:
+            self.table.setUpdatesEnabled(True)
+        self.count.setText(
+            self.tr("{shown} of {total} entries").format(shown=len(shown), total=len(self.entries))
+        )
+
+    def _fill_rows(self, shown: list[JournalEntry]) -> None:
         self.table.setRowCount(len(shown))
         for row, entry in enumerate(shown):
             values = [
@@ -236,9 +269,6 @@ class HistoryPage(QWidget):
                 item.setToolTip(value)
                 item.setData(Qt.ItemDataRole.UserRole, entry.seq)
                 self.table.setItem(row, col, item)
-        self.count.setText(
-            self.tr("{shown} of {total} entries").format(shown=len(shown), total=len(self.entries))
-        )
 
     # ------------------------------------------------------------------ verify
 

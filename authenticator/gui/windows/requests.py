@@ -9,7 +9,7 @@ tells the bridge, so the request leaves the list like any other ending.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QInputDialog,
@@ -19,6 +19,8 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSplitter,
     QStackedWidget,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     QVBoxLayout,
     QWidget,
 )
@@ -35,6 +37,20 @@ __all__ = ["RequestsPage"]
 _ID = Qt.ItemDataRole.UserRole
 
 
+class _CountdownDelegate(QStyledItemDelegate):
+    """Draws a queue row with its countdown computed at paint time, so a tick only repaints."""
+
+    def __init__(self, page: RequestsPage) -> None:
+        super().__init__(page)
+        self._page = page
+
+    def initStyleOption(self, option: QStyleOptionViewItem, index: QModelIndex) -> None:  # noqa: N802 - Qt's name
+        super().initStyleOption(option, index)
+        text = self._page.item_text(str(index.data(_ID)))
+        if text is not None:
+            option.text = text  # type: ignore[attr-defined]
+
+
 class RequestsPage(QWidget):
     countChanged = Signal(int)  # noqa: N815 - Qt signal naming
     pairingOpened = Signal(object)  # noqa: N815 - Qt signal naming (PairingPreview from a pasted pairing code)
@@ -43,6 +59,7 @@ class RequestsPage(QWidget):
         super().__init__(parent)
         self.ctx = ctx
         self._requests: dict[str, AccessRequest] = {}
+        self._items: dict[str, QListWidgetItem] = {}
         self._expiring = False
 
         layout = QVBoxLayout(self)
@@ -106,6 +123,10 @@ class RequestsPage(QWidget):
 
         ctx.bridge.requestAdded.connect(self.add)
         ctx.bridge.requestRemoved.connect(self.remove)
+        self.list.setItemDelegate(_CountdownDelegate(self))
+        # Every row has the same two lines: Qt then measures one row, not all of them, whenever
+        # the queue changes (with a thousand rows waiting, measuring all stalls the window).
+        self.list.setUniformItemSizes(True)
 
     # ------------------------------------------------------------------ the queue
 
@@ -123,6 +144,7 @@ class RequestsPage(QWidget):
         item.setData(_ID, request.id)
         item.setToolTip(request.text)
         self.list.addItem(item)
+        self._items[request.id] = item
         if self.view.state == "empty":
             self.list.setCurrentItem(item)
         elif self.view.state == "done":
@@ -132,7 +154,7 @@ class RequestsPage(QWidget):
 
     def remove(self, request: AccessRequest, outcome: Outcome, message: str) -> None:
         self._requests.pop(request.id, None)
-        item = self._item(request.id)
+        item = self._items.pop(request.id, None)
         if item is not None:
             self.list.takeItem(self.list.row(item))
         self.view.request_gone(request, message)
@@ -142,6 +164,7 @@ class RequestsPage(QWidget):
     def clear(self) -> None:
         """Forget everything shown (the app locked)."""
         self._requests.clear()
+        self._items.clear()
         self.list.clear()
         self.view.clear()
         self.stack.setCurrentWidget(self.empty)
@@ -150,11 +173,14 @@ class RequestsPage(QWidget):
         emit(self.countChanged, 0)
 
     def _item(self, request_id: str) -> QListWidgetItem | None:
-        for row in range(self.list.count()):
-            item = self.list.item(row)
-            if item.data(_ID) == request_id:
-                return item
-        return None
+        return self._items.get(request_id)
+
+    def item_text(self, request_id: str) -> str | None:
+        """A queue row's text right now (the delegate paints it; None for a stale row)."""
+        request = self._requests.get(request_id)
+        if request is None:
+            return None
+        return self._item_text(request, self.ctx.core.clock.now())
 
     def _item_text(self, request: AccessRequest, now: int) -> str:
         return f"{request.title}\n{request.hem} · {fmt.countdown(request.seconds_left(now))}"
@@ -203,14 +229,11 @@ class RequestsPage(QWidget):
 
     def tick(self) -> None:
         now = self.ctx.core.clock.now()
-        due = False
-        for row in range(self.list.count()):
-            item = self.list.item(row)
-            request = self._requests.get(str(item.data(_ID)))
-            if request is None:
-                continue
-            item.setText(self._item_text(request, now))
-            due = due or request.seconds_left(now) <= 0
+        if self.list.isVisible():
+            # The countdowns are drawn by the delegate at paint time: repainting the viewport
+            # redraws only the rows on screen, however many requests wait.
+            self.list.viewport().update()
+        due = any(now > r.expires_at for r in self._requests.values())
         if not due and self.view.request is not None and self.view.state == "asking":
             due = self.view.request.seconds_left(now) <= 0
         self.view.tick(now)
