@@ -5,8 +5,9 @@ store file happens while holding an exclusive lock on ``<data_dir>/.lock``. The 
 ``fcntl.flock`` (released by the kernel when a process dies, so a crash never leaves it held) and
 is taken by polling until a deadline, so a stuck process yields ``StoreBusyError`` instead of a
 frozen app. It is re-entrant per thread: a store operation may call another one while holding it.
-Different threads of one process exclude each other like different processes do (each acquisition
-opens its own file description).
+Threads of one process first queue on an in-process lock (a real wait, woken on release), so only
+one of them at a time polls the ``flock`` against other processes: polling threads with back-off
+would be served unfairly and slowly when the app is busy.
 """
 
 from __future__ import annotations
@@ -35,6 +36,25 @@ class _Held(threading.local):
 
 
 _held = _Held()
+_queues: dict[str, threading.Lock] = {}
+_queues_guard = threading.Lock()
+
+
+def _queue(key: str) -> threading.Lock:
+    with _queues_guard:
+        return _queues.setdefault(key, threading.Lock())
+
+
+def _reset_after_fork() -> None:
+    # A child process starts with no store lock held, whatever its parent's threads were doing.
+    global _queues_guard  # noqa: PLW0603 - module state rebuilt in the forked child
+    _queues.clear()
+    _queues_guard = threading.Lock()
+    _held.locks.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_after_fork)
 
 
 @contextmanager
@@ -55,18 +75,25 @@ def store_lock(lockfile: Path, timeout: float = 10.0) -> Iterator[None]:
             _held.locks[key] = (fd, depth)
         return
 
-    fd = _open_lockfile(lockfile)
+    deadline = time.monotonic() + timeout
+    queue = _queue(key)
+    if not queue.acquire(timeout=max(0.0, timeout)):
+        raise StoreBusyError()
     try:
-        _acquire(fd, lockfile, timeout)
-    except BaseException:
-        os.close(fd)
-        raise
-    _held.locks[key] = (fd, 1)
-    try:
-        yield
+        fd = _open_lockfile(lockfile)
+        try:
+            _acquire(fd, lockfile, deadline - time.monotonic())
+        except BaseException:
+            os.close(fd)
+            raise
+        _held.locks[key] = (fd, 1)
+        try:
+            yield
+        finally:
+            del _held.locks[key]
+            os.close(fd)  # closing the last descriptor releases the lock
     finally:
-        del _held.locks[key]
-        os.close(fd)  # closing the last descriptor releases the lock
+        queue.release()
 
 
 def _open_lockfile(lockfile: Path) -> int:
