@@ -73,6 +73,8 @@ class Entry:
     route: BrokerRoute | DirectRoute
     decision: Decision = field(default_factory=Decision)
     claimed: bool = False
+    answer_may_have_arrived: bool = False
+    """An earlier answer got no reply (timeout, dropped): the broker may have it already."""
 
 
 class Inbox:

@@ -399,6 +399,7 @@ class Requests:
             keys = keys_of(rec)
             granted = granted_scope(req.scope, write=write)
             token: str | None = None
+            base = now
             if isinstance(route, BrokerRoute):
                 authreply = build_authreply(
                     keys, jti=route.event.jti, granted=granted, period=period, now=now
@@ -408,18 +409,29 @@ class Requests:
                     route.event.event_id, route.pid, allow_body(authreply, mac)
                 )
             else:
+                # A request the app asked for itself carries the HEM's signed iat: anchor the
+                # grant on the HEM's clock when it runs ahead, or the HEM would see an authreply
+                # that expired already. (Never for pasted requests: their iat is unverified.)
+                base = max(now, route.authreq.iat) if req.source == "local" else now
                 authreply = build_authreply(
-                    keys, jti=route.authreq.jti, granted=granted, period=period, now=now
+                    keys, jti=route.authreq.jti, granted=granted, period=period, now=base
                 )
                 url = route.hem_url or hem_url_of(rec)
                 with self._c.net.hem(url, pinned_cert=_pem(rec)) as hem:
                     token = hem.ext_token(authreply)
         except (Cancelled, HandledElsewhere, NotFound) as exc:
             kind, outcome = _gone(exc)
+            if isinstance(exc, HandledElsewhere) and entry.answer_may_have_arrived:
+                exc = HandledElsewhere(
+                    "The broker already has an answer for this request — most likely this "
+                    "computer's own, sent just before the connection failed.",
+                    status=exc.status,
+                )
             self._finish(entry, outcome, kind, str(exc))
-            raise
+            raise exc from None
         except (NetError, NoSuchHemError) as exc:
             if _retryable(exc):
+                entry.answer_may_have_arrived = isinstance(route, BrokerRoute)
                 self._c.inbox.release(request_id)
             else:
                 self._finish(entry, Outcome.FAILED, Kind.FAILED, str(exc), error=exc.code)
@@ -429,7 +441,7 @@ class Requests:
         except AuthenticatorError:
             self._c.inbox.release(request_id)
             raise
-        grant = Grant(request_id, granted, period, write, now + int(period), token)
+        grant = Grant(request_id, granted, period, write, base + int(period), token)
         text = f"{req.grant_text(period, write)}: {req.info.phrase_for(req.hem)}."
         self._c.inbox.remove(request_id, Outcome.APPROVED, text)
         self._answered(req, route)

@@ -8,7 +8,9 @@ A :class:`FaultRule` matches requests by path prefix (``/api/auth/ext/token``,
 * ``status`` (+ optional ``body``) — answer that status instead of the real endpoint;
 * ``garbage`` — answer 200 with a body that is not JSON;
 * ``truncate`` — declare a ``Content-Length`` larger than the body sent, then close;
-* ``drop`` — close the connection without any answer.
+* ``drop`` — close the connection without any answer;
+* ``lose_answer`` — handle the request normally, then close the connection instead of answering
+  (the request took effect but the client never hears so: "did my approval land?").
 
 ``times`` limits a rule to the next N matching requests (``None``: until cleared). The first
 matching rule wins. ``/_emulator/*`` (the admin API) is never faulted, so faults can always be
@@ -53,13 +55,18 @@ class FaultRule:
     drop: bool = False
     times: int | None = None
     method: str | None = None
+    lose_answer: bool = False
 
     def __post_init__(self) -> None:
         if not self.prefix.startswith("/") or self.prefix.startswith(ADMIN_PREFIX):
             raise DecodeError("A fault's prefix is a path starting with '/', not the admin API.")
-        actions = (self.status is not None) + self.garbage + self.truncate + self.drop
+        actions = (
+            (self.status is not None) + self.garbage + self.truncate + self.drop + self.lose_answer
+        )
         if actions > 1:
-            raise DecodeError("A fault does one thing: status, garbage, truncate or drop.")
+            raise DecodeError(
+                "A fault does one thing: status, garbage, truncate, drop or lose_answer."
+            )
         if not actions and not self.latency_s:
             raise DecodeError("A fault needs latency_s or an action.")
         if not 0 <= self.latency_s <= MAX_LATENCY:
@@ -77,7 +84,7 @@ class FaultRule:
     def action(self) -> str:
         if self.status is not None:
             return "status"
-        for name in ("garbage", "truncate", "drop"):
+        for name in ("garbage", "truncate", "drop", "lose_answer"):
             if getattr(self, name):
                 return name
         return "latency"
@@ -100,13 +107,13 @@ class FaultRule:
     def from_json(cls, obj: Mapping[str, Any]) -> FaultRule:
         """The admin API's body; ``DecodeError`` for anything malformed."""
         known = {"prefix", "latency_s", "status", "body", "garbage", "truncate", "drop", "times",
-                 "method"}  # fmt: skip
+                 "method", "lose_answer"}  # fmt: skip
         if unknown := set(obj) - known:
             raise DecodeError(f"Unknown fault fields: {', '.join(sorted(unknown))}.")
         prefix = obj.get("prefix")
         latency = obj.get("latency_s", 0.0)
         status, body, times, method = (obj.get(k) for k in ("status", "body", "times", "method"))
-        flags = {k: obj.get(k, False) for k in ("garbage", "truncate", "drop")}
+        flags = {k: obj.get(k, False) for k in ("garbage", "truncate", "drop", "lose_answer")}
         if (
             not isinstance(prefix, str)
             or isinstance(latency, bool)
@@ -116,7 +123,7 @@ class FaultRule:
             or not all(v is None or isinstance(v, str) for v in (body, method))
         ):
             raise DecodeError("A fault is {prefix, latency_s?, status?, body?, garbage?, "
-                              "truncate?, drop?, times?, method?}.")  # fmt: skip
+                              "truncate?, drop?, lose_answer?, times?, method?}.")  # fmt: skip
         return cls(prefix=prefix, latency_s=float(latency), status=status, body=body,
                    times=times, method=method, **flags)  # fmt: skip
 
@@ -147,11 +154,12 @@ class Faults:
         drop: bool = False,
         times: int | None = None,
         method: str | None = None,
+        lose_answer: bool = False,
     ) -> FaultRule:
         """Add a rule (see :class:`FaultRule`); ``DecodeError`` if it makes no sense."""
         rule = FaultRule(prefix=prefix, latency_s=latency_s, status=status, body=body,
                          garbage=garbage, truncate=truncate, drop=drop, times=times,
-                         method=method)  # fmt: skip
+                         method=method, lose_answer=lose_answer)  # fmt: skip
         return self.add_rule(rule)
 
     def add_rule(self, rule: FaultRule) -> FaultRule:
@@ -233,6 +241,14 @@ class FaultMiddleware:
         action = rule.action
         if action == "latency":
             await self.app(scope, receive, send)
+            return
+        if action == "lose_answer":
+
+            async def swallow(message: Any) -> None:
+                """The endpoint answers; nobody hears it."""
+
+            await self.app(scope, receive, swallow)
+            await _close(scope, receive)
             return
         await _drain(receive)
         if action == "drop":

@@ -157,3 +157,37 @@ def test_pasted_tampered_request(core: Core, emu: RunningEmulator, requester: Re
     with pytest.raises(IntegrityError):
         core.open_pasted(forged)
     assert core.journal_entries()[0].kind == "request.rejected"
+
+
+def test_a_hem_clock_ahead_still_gets_the_full_period(core: Core, emu: RunningEmulator) -> None:
+    """The HEM's RTC drifts fast between check-ins: a direct grant is anchored on its clock."""
+    import time
+
+    direct_core(core, emu)
+    emu.emulator.hems[0].clock.set_skew(7200)  # two hours ahead of this computer
+    entry = core.ask_hem("keymgmt:list")
+    grant = core.approve(entry.request.id, Period.MIN15)
+    assert grant.token
+    bearer = Bearer.parse(grant.token)
+    assert bearer.exp - bearer.iat in (900, 899)  # 15 minutes on the HEM's own clock
+    assert bearer.exp > time.time() + 7000
+    assert keymgmt_list(emu.urls.hems[0], grant.token) == 200
+
+
+def test_a_pasted_request_never_stretches_a_grant_with_its_unverified_iat(
+    core: Core, emu: RunningEmulator, requester: Requester
+) -> None:
+    import json
+    import time
+
+    from authenticator.protocol import ejwt
+    from authenticator.protocol.access import AuthReq
+
+    pair_by_qr(core, requester)
+    authreq, _ = requester.direct_authreq("keymgmt:list")
+    payload = json.loads(json.dumps(dict(AuthReq.parse(authreq).jwt.payload)))
+    payload["iat"] += 30 * 86400  # someone edits the (unverifiable) JWT of a pasted request
+    forged = ejwt.encode(payload, b"\x00" * 32, header=ejwt.HEM_HEADER)
+    req = core.open_pasted(forged)
+    grant = core.approve(req.id, Period.MIN15)  # type: ignore[union-attr]
+    assert grant.exp <= time.time() + 905

@@ -279,3 +279,34 @@ def test_handled_memory_survives_a_restart(
         assert [r.id for r in again.refresh()] == [b.request_id]
     finally:
         again.close()
+
+
+def test_an_answer_whose_reply_was_lost_is_not_blamed_on_another_authenticator(
+    tmp_path: object, emu: RunningEmulator, requester: Requester
+) -> None:
+    from authenticator.core.netfactory import NetFactory
+    from authenticator.errors import TransportError
+    from authenticator.store.keychain import SystemKeychain
+    from authenticator.store.paths import AppPaths
+    from authenticator.store.vault import KdfParams
+
+    impatient = Core(
+        AppPaths.for_home(tmp_path / "impatient"),  # type: ignore[operator]
+        keychain=SystemKeychain(timeout=0.5),
+        net=NetFactory(hem_timeout=5, broker_timeout=0.5),
+        kdf=KdfParams.minimum(),
+    )
+    impatient.create_store(passphrase=PASSPHRASE)
+    try:
+        pair_by_qr(impatient, requester)
+        a = ask(impatient, requester, "keymgmt:list")
+        # The broker takes the approval but its answer comes too late for this computer.
+        emu.emulator.faults.add("/notify/event/data", method="POST", lose_answer=True, times=1)
+        with pytest.raises(TransportError, match="interrupted"):
+            impatient.approve(a.request_id)
+        assert [r.id for r in impatient.pending()] == [a.request_id]  # kept: nothing lost
+        wait_for(lambda: a.session.poll().state == "approved")  # …but it did arrive
+        with pytest.raises(HandledElsewhere, match="most likely this computer's own"):
+            impatient.approve(a.request_id)
+    finally:
+        impatient.close()

@@ -67,6 +67,23 @@ def test_dropped_connection(emu: Kit) -> None:
     assert emu.request("keymgmt:list")[0].status_code == 200
 
 
+def test_a_lost_answer_still_took_effect(emu: Kit) -> None:
+    """lose_answer: the endpoint runs (here the broker opens a session) but the client only sees
+    the connection close — the request landed, the answer did not."""
+    broker = emu.emulator.broker
+    assert broker is not None
+    before = broker.summary()["sessions"]
+    emu.emulator.faults.add("/notify/session", lose_answer=True, times=1, method="GET")
+    with httpx.Client(base_url=emu.origin) as c:
+        with pytest.raises(httpx.RemoteProtocolError):
+            c.get("/notify/session")
+        assert broker.summary()["sessions"] == before + 1  # it took effect
+        assert c.get("/notify/session").status_code == 200  # and only once
+    assert FaultRule.from_json({"prefix": "/x", "lose_answer": True}).action == "lose_answer"
+    with pytest.raises(DecodeError, match="one thing"):
+        FaultRule(prefix="/x", drop=True, lose_answer=True)
+
+
 def test_the_net_layer_maps_faults_to_our_errors(emu: Kit) -> None:
     faults = emu.emulator.faults
     with HemClient(emu.url, timeout=5) as hem:
