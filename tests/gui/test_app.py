@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QStyleOptionViewItem
 from pytestqt.qtbot import QtBot
 
 from authenticator.core.agent.server import AgentServer
@@ -282,3 +282,12 @@ def test_a_new_request_never_replaces_the_one_being_read(
     assert text is not None
     assert "Change the settings" in text
     assert ":" in text.splitlines()[-1]
+    # The row is painted on two lines: the title, then the HEM and the countdown.
+    index = page.list.indexFromItem(page._items[b.event_id])
+    option = QStyleOptionViewItem()
+    page.list.itemDelegate().initStyleOption(option, index)
+    painted = option.text  # type: ignore[attr-defined]
+    assert "\n" not in painted  # Qt would draw it as nothing, running the lines together
+    title, second = painted.split("\u2028")
+    assert title == "Change the settings"
+    assert " · " in second

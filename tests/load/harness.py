@@ -11,7 +11,8 @@ Used by ``tests/load/test_load.py`` (a short run in CI) and ``benchmarks/load.py
   threads, like clicks;
 * ``events`` broker requests spread evenly over ``seconds``, each by the Manager of a random HEM
   (4 Manager threads in the world's process);
-* ``clients`` programs, each asking the agent for a token again and again until the time is up;
+* ``clients`` programs (threads of a third process), each asking the agent for a token again and
+  again until the time is up;
 * a sampler reads, every half second, the poller's round counter, the process's RSS and thread
   count.
 
@@ -108,6 +109,12 @@ class LoadReport:
         if since is not None and self.samples:
             longest = max(longest, self.samples[-1].at - since)
         return longest
+
+    def rounds_made(self) -> int:
+        """How many poller rounds the sampler saw during the run."""
+        if not self.samples:
+            return 0
+        return self.samples[-1].rounds - self.samples[0].rounds
 
     def rss_growth_kib(self) -> int:
         """RSS at the end minus RSS once a third of the run was done (warm caches, full pools)."""
@@ -236,6 +243,62 @@ def _produce(
     return created, errors
 
 
+def _programs(
+    conn: Connection, path: Path, names: list[str], clients: int, deadline: float
+) -> None:
+    """The programs' process: ``clients`` threads, each asking the agent for a token again and
+    again until ``deadline`` (monotonic); sends back every latency and the errors."""
+    latencies: list[float] = []
+    errors: list[str] = []
+
+    def program(index: int) -> None:
+        rng = random.Random(1000 + index)
+        client = AgentClient(path, connect_timeout=10.0)
+        while time.monotonic() < deadline:
+            asked = time.monotonic()
+            try:
+                client.token("keymgmt:list", hem=rng.choice(names), timeout=60)
+            except AuthenticatorError as exc:
+                errors.append(f"agent: {exc.code}: {exc}")
+                continue
+            latencies.append(time.monotonic() - asked)
+
+    threads = [threading.Thread(target=program, args=(i,), daemon=True) for i in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    conn.send((latencies, errors))
+
+
+class Programs:
+    """The local programs asking the agent, in a process of their own as in real life (so their
+    work does not compete with the app's threads for one interpreter)."""
+
+    def __init__(self, path: Path, names: list[str], clients: int, deadline: float) -> None:
+        ctx = multiprocessing.get_context("spawn")
+        self._conn, child = ctx.Pipe()
+        self._process = ctx.Process(
+            target=_programs,
+            args=(child, path, names, clients, deadline),
+            name="load-programs",
+            daemon=True,
+        )
+        self._process.start()
+        child.close()
+
+    def result(self, timeout: float) -> tuple[list[float], list[str]]:
+        try:
+            if not self._conn.poll(timeout):
+                return [], ["the programs did not finish in time"]
+            latencies, errors = self._conn.recv()
+            return latencies, errors
+        finally:
+            self._process.join(15)
+            if self._process.is_alive():
+                self._process.kill()
+
+
 class World:
     """The world's process, started with ``spawn`` (a clean interpreter, its own GIL)."""
 
@@ -325,33 +388,19 @@ def run(config: LoadConfig) -> LoadReport:
                 )
                 stop.wait(0.5)
 
-        def program(index: int) -> None:
-            rng = random.Random(1000 + index)
-            client = AgentClient(agent.path, connect_timeout=10.0)
-            while time.monotonic() < deadline:
-                asked = time.monotonic()
-                try:
-                    client.token("keymgmt:list", hem=rng.choice(names), timeout=60)
-                except AuthenticatorError as exc:
-                    report.errors.append(f"agent: {exc.code}: {exc}")
-                    continue
-                report.agent_latency_s.append(time.monotonic() - asked)
-                report.tokens += 1
-
         threads = [threading.Thread(target=sampler, name="load-sampler", daemon=True)]
-        threads += [
-            threading.Thread(target=program, args=(i,), name=f"load-program-{i}", daemon=True)
-            for i in range(config.clients)
-        ]
         for t in threads:
             t.start()
+        programs = Programs(agent.path, names, config.clients, deadline)
         # the Manager's stream runs in the world's process; this returns once it is done
         made, errors = world.ask("produce", config.events, config.seconds, run_started)
         report.errors += errors
         with owner.lock:
             created.update(made)
-        for t in threads[1:]:
-            t.join(config.seconds + 120)
+        latencies, program_errors = programs.result(config.seconds + 120)
+        report.agent_latency_s += latencies
+        report.tokens = len(latencies)
+        report.errors += program_errors
         # every request made must be shown and approved: wait (with a deadline) for the tail
         end_by = time.monotonic() + 6 * config.poll_interval_s + 30
         while time.monotonic() < end_by:

@@ -6,7 +6,9 @@ full one (1 000 requests over 5 minutes). Environment: ``LOAD_SECONDS`` (default
 
 No error (every request the Manager made is shown and approved exactly once, every program gets
 its tokens), no leak (RSS after warm-up stays within bounds, every thread ends), no stall (the
-poller keeps making rounds, requests are shown and programs answered within bounds).
+tail of the stream is shown and approved before the harness's deadline). The latencies are
+printed, never asserted: tests assert no timings (a loaded CI machine is not a benchmark);
+``benchmarks/load.py`` compares them with the design's targets.
 """
 
 from __future__ import annotations
@@ -22,10 +24,7 @@ EVENTS = int(os.environ.get("LOAD_EVENTS", "150"))
 CLIENTS = int(os.environ.get("LOAD_CLIENTS", "20"))
 HEMS = int(os.environ.get("LOAD_HEMS", "50"))
 
-# Bounds: generous for a loaded 2-core CI machine, far below what a stall or a leak produces.
-MAX_POLLER_GAP_S = 12.0  # the poll interval is 2 s
-MAX_SHOWN_P95_S = 12.0
-MAX_AGENT_S = 15.0
+# Far above the few MiB a run adds, far below what keeping every request or token would.
 MAX_RSS_GROWTH_MIB = 64
 
 
@@ -38,9 +37,9 @@ def check(report: LoadReport) -> None:
     assert report.inbox_left == 0
     assert report.tokens >= report.config.clients  # every program got at least one token
     assert report.offline_states == 0
-    assert report.longest_round_gap_s() <= MAX_POLLER_GAP_S
-    assert report.pct(report.broker_latency_s, 0.95) <= MAX_SHOWN_P95_S
-    assert max(report.agent_latency_s) <= MAX_AGENT_S
+    assert report.rounds_made() >= 2  # the poller kept going under the storm
+    assert len(report.broker_latency_s) == report.events_made  # each was shown, once
+    assert len(report.agent_latency_s) == report.tokens
     assert report.rss_growth_kib() <= MAX_RSS_GROWTH_MIB * 1024
     assert report.threads_after <= report.threads_before
 

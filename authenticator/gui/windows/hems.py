@@ -11,12 +11,10 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
-    QHeaderView,
     QInputDialog,
     QLabel,
     QLineEdit,
     QPushButton,
-    QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -27,6 +25,7 @@ from authenticator.errors import LockedError
 from authenticator.gui import fmt
 from authenticator.gui.context import AppContext
 from authenticator.gui.widgets.banner import Banner
+from authenticator.gui.widgets.table import row_table
 from authenticator.gui.windows.unpair import UnpairDialog
 
 __all__ = ["HemsPage"]
@@ -64,18 +63,8 @@ class HemsPage(QWidget):
             self.tr("Via"),
             self.tr("Muted"),
         ]
-        self.table = QTableWidget(0, len(columns), self)
-        self.table.setHorizontalHeaderLabels(columns)
-        self.table.setAccessibleName(self.tr("Paired HEMs"))
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table = row_table(self, columns, self.tr("Paired HEMs"))
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.verticalHeader().hide()
-        self.table.setAlternatingRowColors(True)
-        self.table.setWordWrap(False)
-        header_view = self.table.horizontalHeader()
-        header_view.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header_view.setStretchLastSection(True)
         self.table.itemSelectionChanged.connect(self._update_buttons)
         layout.addWidget(self.table, 1)
 

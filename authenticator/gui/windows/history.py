@@ -11,14 +11,11 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
-    QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -27,6 +24,7 @@ from PySide6.QtWidgets import (
 from authenticator.gui import fmt
 from authenticator.gui.context import AppContext
 from authenticator.gui.widgets.banner import Banner
+from authenticator.gui.widgets.table import row_table
 from authenticator.store.journal import JournalEntry, VerifyReport
 
 __all__ = ["HistoryPage"]
@@ -115,18 +113,9 @@ class HistoryPage(QWidget):
             self.tr("Outcome"),
             self.tr("Details"),
         ]
-        self.table = QTableWidget(0, len(columns), self)
-        self.table.setHorizontalHeaderLabels(columns)
-        self.table.setAccessibleName(self.tr("Journal entries"))
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.verticalHeader().hide()
-        self.table.setAlternatingRowColors(True)
-        self.table.setWordWrap(False)
-        head = self.table.horizontalHeader()
-        head.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        head.setResizeContentsPrecision(200)  # size columns from the newest rows, not all 2 000
-        head.setStretchLastSection(True)
+        self.table = row_table(self, columns, self.tr("Journal entries"))
+        # size columns from the newest rows, not all 2 000
+        self.table.horizontalHeader().setResizeContentsPrecision(200)
         layout.addWidget(self.table, 1)
         self.count = QLabel(self)
         self.count.setProperty("role", "muted")

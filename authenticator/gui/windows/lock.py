@@ -8,12 +8,13 @@ runs on the ``TaskRunner``; a wrong passphrase is said in place and the field is
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QPushButton, QWidget
 
 from authenticator.gui.context import AppContext
 from authenticator.gui.icons import state_icon
 from authenticator.gui.qtfix import emit
 from authenticator.gui.widgets.banner import Banner
+from authenticator.gui.widgets.card import centred_card
 from authenticator.gui.widgets.passphrase import PassphraseField
 
 __all__ = ["LockView"]
@@ -26,20 +27,7 @@ class LockView(QWidget):
         super().__init__(parent)
         self.ctx = ctx
         self.setAccessibleName(self.tr("Locked"))
-        outer = QVBoxLayout(self)
-        outer.addStretch(1)
-        card = QFrame(self)
-        card.setProperty("role", "card")
-        card.setFixedWidth(420)
-        row = QHBoxLayout()
-        row.addStretch(1)
-        row.addWidget(card)
-        row.addStretch(1)
-        outer.addLayout(row)
-        outer.addStretch(2)
-        layout = QVBoxLayout(card)
-        layout.setContentsMargins(28, 24, 28, 24)
-        layout.setSpacing(12)
+        card, layout = centred_card(self, width=420)
         icon = QLabel(card)
         icon.setPixmap(state_icon("locked").pixmap(QSize(64, 64), self.devicePixelRatioF()))
         icon.setAlignment(Qt.AlignmentFlag.AlignHCenter)

@@ -48,7 +48,8 @@ class _CountdownDelegate(QStyledItemDelegate):
         super().initStyleOption(option, index)
         text = self._page.item_text(str(index.data(_ID)))
         if text is not None:
-            option.text = text  # type: ignore[attr-defined]
+            # Qt turns "\n" into a line break only for text it reads from the model itself
+            option.text = text.replace("\n", "\u2028")  # type: ignore[attr-defined]
 
 
 class RequestsPage(QWidget):
@@ -89,7 +90,10 @@ class RequestsPage(QWidget):
         self.list.setAccessibleName(self.tr("Waiting requests"))
         self.list.setProperty("role", "queue")
         self.list.setMinimumWidth(210)
-        self.list.setWordWrap(True)
+        # two lines per row, each cut with "…" when the list is narrow (the tooltip has it all)
+        self.list.setWordWrap(False)
+        self.list.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.list.setSpacing(2)
         self.list.currentItemChanged.connect(self._selected)
         self.stack = QStackedWidget(self.split)

@@ -9,17 +9,15 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QFormLayout,
-    QFrame,
-    QHBoxLayout,
     QLabel,
     QPushButton,
-    QVBoxLayout,
     QWidget,
 )
 
 from authenticator.gui.context import AppContext
 from authenticator.gui.qtfix import emit
 from authenticator.gui.widgets.banner import Banner
+from authenticator.gui.widgets.card import centred_card
 from authenticator.gui.widgets.passphrase import PassphraseField, strength_hint
 
 __all__ = ["SetupView"]
@@ -34,20 +32,7 @@ class SetupView(QWidget):
         super().__init__(parent)
         self.ctx = ctx
         self.setAccessibleName(self.tr("Protect the authenticator"))
-        outer = QVBoxLayout(self)
-        outer.addStretch(1)
-        card = QFrame(self)
-        card.setProperty("role", "card")
-        card.setFixedWidth(520)
-        row = QHBoxLayout()
-        row.addStretch(1)
-        row.addWidget(card)
-        row.addStretch(1)
-        outer.addLayout(row)
-        outer.addStretch(2)
-        layout = QVBoxLayout(card)
-        layout.setContentsMargins(28, 24, 28, 24)
-        layout.setSpacing(12)
+        card, layout = centred_card(self, width=520)
         title = QLabel(self.tr("Choose a passphrase"), card)
         title.setProperty("role", "title")
         layout.addWidget(title)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
 
 from authenticator.gui.icons import app_icon
+from authenticator.gui.widgets.card import centred_card
 
 __all__ = ["WelcomeView"]
 
@@ -17,20 +18,7 @@ class WelcomeView(QWidget):
     def __init__(self, *, demo_mode: bool = False, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setAccessibleName(self.tr("Welcome"))
-        outer = QVBoxLayout(self)
-        outer.addStretch(1)
-        card = QFrame(self)
-        card.setProperty("role", "card")
-        card.setFixedWidth(560)
-        row = QHBoxLayout()
-        row.addStretch(1)
-        row.addWidget(card)
-        row.addStretch(1)
-        outer.addLayout(row)
-        outer.addStretch(2)
-        layout = QVBoxLayout(card)
-        layout.setContentsMargins(32, 28, 32, 28)
-        layout.setSpacing(14)
+        card, layout = centred_card(self, width=560, margins=(32, 28), spacing=14)
         icon = QLabel(card)
         icon.setPixmap(app_icon().pixmap(QSize(72, 72), self.devicePixelRatioF()))
         icon.setAlignment(Qt.AlignmentFlag.AlignHCenter)
