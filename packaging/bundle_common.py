@@ -18,6 +18,8 @@ import importlib.util
 import re
 from pathlib import Path
 
+from authenticator.cli.diagnostics import PACKAGES
+
 ROOT = Path(__file__).resolve().parent.parent
 APP_ID = "com.encedo.Authenticator"
 APP_NAME = "Encedo Authenticator"
@@ -114,23 +116,7 @@ def trim_qt(
 
 # Distributions whose metadata ships too, so ``importlib.metadata.version`` answers in the
 # bundle (``--diagnostics`` lists these versions).
-METADATA = (
-    "encedo-authenticator",
-    "PySide6-Essentials",
-    "shiboken6",
-    "PyNaCl",
-    "PyJWT",
-    "httpx",
-    "cryptography",
-    "keyring",
-    "qrcode",
-    "zxing-cpp",
-    "platformdirs",
-    "starlette",
-    "uvicorn",
-    "jeepney",
-    "pillow",
-)
+METADATA = ("encedo-authenticator", "shiboken6", "pillow", *PACKAGES)
 
 
 def datas() -> list[tuple[str, str]]:

@@ -6,7 +6,7 @@ import os
 
 from hypothesis import HealthCheck, settings
 
-pytest_plugins = ["tests.support_emulator"]
+pytest_plugins = ["tests.support_emulator", "tests.support_bus"]
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # No test may touch the developer's real keychain by accident: the tests that want a keychain

@@ -15,9 +15,10 @@ from typing import Any
 
 from authenticator import __version__
 
-__all__ = ["collect", "render"]
+__all__ = ["PACKAGES", "collect", "render"]
 
-_PACKAGES = (
+# The distributions whose versions a bug report needs (the bundle ships their metadata too).
+PACKAGES = (
     "PySide6-Essentials",
     "PyNaCl",
     "PyJWT",
@@ -35,7 +36,7 @@ _PACKAGES = (
 
 def _versions() -> dict[str, str]:
     out = {"authenticator": __version__, "python": sys.version.split()[0]}
-    for name in _PACKAGES:
+    for name in PACKAGES:
         try:
             out[name] = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:

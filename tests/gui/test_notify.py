@@ -6,11 +6,8 @@ back on its own, quickly, and a hung bus must not hold it up longer than its pro
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from PySide6.QtGui import QIcon, QPixmap
@@ -115,36 +112,6 @@ def test_prefer_puts_a_backend_first(
     chosen.close()
     with pytest.raises(ValueError, match="unknown notification backend"):
         make_notifier(tray, seen.on_action, seen.raise_window, prefer="growl")
-
-
-@pytest.fixture
-def silent_bus(tmp_path: Path) -> Iterator[str]:
-    """A Unix socket that accepts connections and never answers: a hung session bus."""
-    path = tmp_path / "bus"
-    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    server.bind(str(path))
-    server.listen(4)
-    accepted: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        server.settimeout(0.05)
-        while not stop.is_set():
-            try:
-                accepted.append(server.accept()[0])
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-
-    worker = threading.Thread(target=accept, daemon=True)
-    worker.start()
-    yield f"unix:path={path}"
-    stop.set()
-    worker.join(5)
-    for conn in accepted:
-        conn.close()
-    server.close()
 
 
 def test_a_hung_bus_costs_at_most_the_probe_budget(qapp: object, silent_bus: str) -> None:

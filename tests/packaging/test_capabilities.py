@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -80,36 +77,6 @@ def test_offscreen_has_a_display_but_no_tray(qapp: object) -> None:
 )
 def test_unreachable_displays(environ: dict[str, str]) -> None:
     assert display_status(environ) == (False, "no display")
-
-
-@pytest.fixture
-def silent_bus(tmp_path: Path) -> Iterator[str]:
-    """A Unix socket that accepts connections and never says a word (a hung bus)."""
-    path = tmp_path / "bus"
-    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    server.bind(str(path))
-    server.listen(4)
-    accepted: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        server.settimeout(0.1)
-        while not stop.is_set():
-            try:
-                accepted.append(server.accept()[0])
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-
-    worker = threading.Thread(target=accept, daemon=True)
-    worker.start()
-    yield f"unix:path={path}"
-    stop.set()
-    worker.join(5)
-    for conn in accepted:
-        conn.close()
-    server.close()
 
 
 def test_a_hung_bus_is_reported_not_waited_for(silent_bus: str) -> None:

@@ -14,14 +14,13 @@ import os
 import shutil
 import signal
 import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import pytest
-from jeepney import MatchRule, message_bus
-from jeepney.io.blocking import open_dbus_connection
+
+from tests.desktop.session import wait_for_bus_name
 
 SECRETS_NAME = "org.freedesktop.secrets"
 KEYRING_PASSWORD = "session-pw"  # unlocks the throw-away login keyring
@@ -67,7 +66,7 @@ def private_keyring_session(
         assert daemon.stdin is not None
         daemon.stdin.write(password.encode())
         daemon.stdin.close()
-        _wait_for_owner(address, SECRETS_NAME, timeout=20)
+        wait_for_bus_name(address, SECRETS_NAME, timeout=20)
         yield env
     finally:
         for process in reversed(started):
@@ -89,31 +88,6 @@ def _private_environment(root: Path) -> dict[str, str]:
     for directory in ("HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME"):
         Path(env[directory]).mkdir(mode=0o700, parents=True, exist_ok=True)
     return env
-
-
-def _wait_for_owner(address: str, name: str, timeout: float) -> None:
-    """Block until ``name`` has an owner on the bus (event-driven, via NameOwnerChanged)."""
-    rule = MatchRule(
-        type="signal",
-        sender="org.freedesktop.DBus",
-        interface="org.freedesktop.DBus",
-        member="NameOwnerChanged",
-        path="/org/freedesktop/DBus",
-    )
-    rule.add_arg_condition(0, name)
-    deadline = time.monotonic() + timeout
-    with open_dbus_connection(bus=address) as connection, connection.filter(rule) as queue:
-        connection.send_and_get_reply(message_bus.AddMatch(rule), timeout=timeout)
-        reply = connection.send_and_get_reply(message_bus.NameHasOwner(name), timeout=timeout)
-        if reply.body[0]:
-            return
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise TimeoutError(f"{name} got no owner within {timeout} s")
-            signal_message = connection.recv_until_filtered(queue, timeout=remaining)
-            if signal_message.body[2]:  # (name, old owner, new owner)
-                return
 
 
 def _stop(process: subprocess.Popen[bytes] | int) -> None:
