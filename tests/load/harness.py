@@ -148,20 +148,17 @@ def rss_kib() -> int:
 class Owner:
     """Approves every request as soon as it is shown, on a small pool (like clicks)."""
 
-    def __init__(self, core: Core, report: LoadReport, created: dict[str, float]) -> None:
+    def __init__(self, core: Core, report: LoadReport) -> None:
         self.core = core
         self.report = report
-        self.created = created
+        self.shown: dict[str, float] = {}  # broker request id → when it was shown
         self.pool = ThreadPoolExecutor(max_workers=6, thread_name_prefix="owner")
         self.lock = threading.Lock()
 
     def request_added(self, request: AccessRequest) -> None:
-        shown_at = time.monotonic()
         if request.source == "broker":
             with self.lock:
-                made = self.created.get(request.id)
-            if made is not None:
-                self.report.broker_latency_s.append(shown_at - made)
+                self.shown.setdefault(request.id, time.monotonic())
         self.pool.submit(self._approve, request.id)
 
     def _approve(self, request_id: str) -> None:
@@ -362,8 +359,7 @@ def run(config: LoadConfig) -> LoadReport:
             for requester in requesters:
                 requester.close()
         core.update_settings(poll_interval_s=config.poll_interval_s)
-        created: dict[str, float] = {}
-        owner = Owner(core, report, created)
+        owner = Owner(core, report)
         core.add_listener(owner)
         agent = AgentServer(
             core,
@@ -395,8 +391,6 @@ def run(config: LoadConfig) -> LoadReport:
         # the Manager's stream runs in the world's process; this returns once it is done
         made, errors = world.ask("produce", config.events, config.seconds, run_started)
         report.errors += errors
-        with owner.lock:
-            created.update(made)
         latencies, program_errors = programs.result(config.seconds + 120)
         report.agent_latency_s += latencies
         report.tokens = len(latencies)
@@ -416,6 +410,13 @@ def run(config: LoadConfig) -> LoadReport:
         report.approvals_posted = calls.get(APPROVALS, 0)
         report.listings = calls.get(LISTINGS, 0) - listings_before
         report.inbox_left = len(core.inbox)
+        with owner.lock:
+            # from the Manager's request to the owner's screen, for each request that was shown
+            report.broker_latency_s = [
+                owner.shown[event_id] - at
+                for event_id, at in made.items()
+                if event_id in owner.shown
+            ]
         core.requests.stop()
         agent.stop()
         owner.pool.shutdown(wait=True)
