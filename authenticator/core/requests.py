@@ -50,11 +50,20 @@ from authenticator.protocol.scopes import describe
 
 if TYPE_CHECKING:
     from authenticator.core.app import Core
+    from authenticator.net.broker import BrokerClient
     from authenticator.store.records import PairingRecord
 
 __all__ = ["Requests"]
 
 log = logging.getLogger(__name__)
+
+
+def _refuse_quietly(broker: BrokerClient, event_id: str, pid: str, why: str) -> None:
+    """Refuse at the broker a request the owner will never see; if that fails it times out."""
+    try:
+        broker.deny_event(event_id, pid)
+    except NetError:
+        log.info("could not refuse %s event %s", why, event_id)
 
 
 def _same_pid(a: str, b: str) -> bool:
@@ -238,10 +247,7 @@ class Requests:
         now = self._c.clock.now()
         if now > event.exp:
             self._remember(done, jti_key(event.jti))
-            try:
-                broker.deny_event(event_id, rec.pid)
-            except NetError:
-                log.info("could not refuse expired event %s", event_id)
+            _refuse_quietly(broker, event_id, rec.pid, "expired")
             self._c.record(
                 Kind.EXPIRED,
                 hem=rec.name,
@@ -297,10 +303,7 @@ class Requests:
         )
         if rec.muted_until is not None and now < rec.muted_until:
             self._remember(done, jti_key(event.jti))
-            try:
-                broker.deny_event(event_id, rec.pid)
-            except NetError:
-                log.info("could not refuse muted event %s", event_id)
+            _refuse_quietly(broker, event_id, rec.pid, "muted")
             self._c.record(
                 Kind.DENIED,
                 hem=rec.name,

@@ -10,7 +10,7 @@ from pytestqt.qtbot import QtBot
 from authenticator.core.app import Core
 from authenticator.core.model import Program
 from authenticator.core.netfactory import NetFactory
-from authenticator.emulator.requester import Requester
+from authenticator.emulator.requester import AccessSession, Requester
 from authenticator.emulator.server import RunningEmulator
 from authenticator.gui.windows.main import MainWindow
 from authenticator.protocol.periods import Period
@@ -23,15 +23,22 @@ def shown(qtbot: QtBot, window: MainWindow, request_id: str) -> None:
     assert view.state == "asking"
 
 
+def ask_and_show(
+    qtbot: QtBot, window: MainWindow, core: Core, requester: Requester, scope: str
+) -> AccessSession:
+    """The Manager asks for ``scope``; the window shows the request (its id: ``event_id``)."""
+    session = requester.request_access(scope)
+    shown(qtbot, window, bring_in(qtbot, core, session))
+    return session
+
+
 @pytest.mark.parametrize("period", list(Period), ids=lambda p: p.flag)
 def test_approve_with_each_period(
     qtbot: QtBot, window: MainWindow, core: Core, requester: Requester, period: Period
 ) -> None:
     paired(core, requester)
     window.refresh_screen()
-    session = requester.request_access("keymgmt:list")
-    rid = bring_in(qtbot, core, session)
-    shown(qtbot, window, rid)
+    session = ask_and_show(qtbot, window, core, requester, "keymgmt:list")
     view = window.requests.view
     assert view.title.text() == "List the keys"
     assert "wants to list the keys on" in view.sentence.text()
@@ -54,9 +61,7 @@ def test_write_toggle_grants_read_and_write(
     qtbot: QtBot, window: MainWindow, core: Core, requester: Requester
 ) -> None:
     paired(core, requester)
-    session = requester.request_access("storage:disk0")
-    rid = bring_in(qtbot, core, session)
-    shown(qtbot, window, rid)
+    session = ask_and_show(qtbot, window, core, requester, "storage:disk0")
     view = window.requests.view
     assert view.write.isVisibleTo(view)
     assert not view.write.isChecked()  # off by default
@@ -72,9 +77,7 @@ def test_write_requested_but_not_ticked_grants_read_only(
     qtbot: QtBot, window: MainWindow, core: Core, requester: Requester
 ) -> None:
     paired(core, requester)
-    session = requester.request_access("storage:disk1:rw")
-    rid = bring_in(qtbot, core, session)
-    shown(qtbot, window, rid)
+    session = ask_and_show(qtbot, window, core, requester, "storage:disk1:rw")
     view = window.requests.view
     assert view.write_hint.isVisibleTo(view)  # "the requester asked for write access"
     qtbot.mouseClick(view.approve_button, Qt.MouseButton.LeftButton)
@@ -86,9 +89,7 @@ def test_key_use_shows_the_key(
 ) -> None:
     paired(core, requester)
     kid = requester.find_key("PGP main")
-    session = requester.request_access(f"keymgmt:use:{kid}")
-    rid = bring_in(qtbot, core, session)
-    shown(qtbot, window, rid)
+    ask_and_show(qtbot, window, core, requester, f"keymgmt:use:{kid}")
     view = window.requests.view
     assert view.title.text() == "Use a key"
     assert "PGP main" in view.sentence.text()
@@ -108,9 +109,7 @@ def test_key_use_shows_the_key(
 
 def test_deny(qtbot: QtBot, window: MainWindow, core: Core, requester: Requester) -> None:
     paired(core, requester)
-    session = requester.request_access("system:config")
-    rid = bring_in(qtbot, core, session)
-    shown(qtbot, window, rid)
+    session = ask_and_show(qtbot, window, core, requester, "system:config")
     qtbot.mouseClick(window.requests.view.deny_button, Qt.MouseButton.LeftButton)
     assert outcome(qtbot, session).state == "denied"
     qtbot.waitUntil(lambda: window.requests.view.state == "done")
@@ -122,9 +121,7 @@ def test_report_denies_and_mutes(
     qtbot: QtBot, window: MainWindow, core: Core, requester: Requester
 ) -> None:
     hem = paired(core, requester)
-    session = requester.request_access("system:shutdown")
-    rid = bring_in(qtbot, core, session)
-    shown(qtbot, window, rid)
+    session = ask_and_show(qtbot, window, core, requester, "system:shutdown")
     qtbot.mouseClick(window.requests.view.report_button, Qt.MouseButton.LeftButton)
     assert outcome(qtbot, session).state == "denied"
     qtbot.waitUntil(lambda: window.requests.view.state == "done")
@@ -137,9 +134,7 @@ def test_countdown_expiry_closes_the_request(
     qtbot: QtBot, window: MainWindow, core: Core, requester: Requester, clock: MovableClock
 ) -> None:
     paired(core, requester)
-    session = requester.request_access("keymgmt:list")
-    rid = bring_in(qtbot, core, session)
-    shown(qtbot, window, rid)
+    rid = ask_and_show(qtbot, window, core, requester, "keymgmt:list").event_id
     view = window.requests.view
     window.requests.tick()
     assert view.countdown.text().startswith("Expires in ")
@@ -158,9 +153,7 @@ def test_cancelled_while_open(
     qtbot: QtBot, window: MainWindow, core: Core, requester: Requester
 ) -> None:
     paired(core, requester)
-    session = requester.request_access("keymgmt:list")
-    rid = bring_in(qtbot, core, session)
-    shown(qtbot, window, rid)
+    session = ask_and_show(qtbot, window, core, requester, "keymgmt:list")
     session.cancel()
     core.refresh()
     view = window.requests.view
@@ -174,9 +167,7 @@ def test_cancelled_during_the_click_says_so(
     qtbot: QtBot, window: MainWindow, core: Core, requester: Requester
 ) -> None:
     paired(core, requester)
-    session = requester.request_access("keymgmt:list")
-    rid = bring_in(qtbot, core, session)
-    shown(qtbot, window, rid)
+    session = ask_and_show(qtbot, window, core, requester, "keymgmt:list")
     session.cancel()  # the app has not noticed yet
     view = window.requests.view
     qtbot.mouseClick(view.approve_button, Qt.MouseButton.LeftButton)
@@ -217,9 +208,7 @@ def test_keyboard_only_approve(
     qtbot: QtBot, window: MainWindow, core: Core, requester: Requester
 ) -> None:
     paired(core, requester)
-    session = requester.request_access("keymgmt:list")
-    rid = bring_in(qtbot, core, session)
-    shown(qtbot, window, rid)
+    session = ask_and_show(qtbot, window, core, requester, "keymgmt:list")
     view = window.requests.view
     window.activateWindow()
     view.period.buttons[Period.MIN15].setFocus(Qt.FocusReason.TabFocusReason)
@@ -247,9 +236,7 @@ def test_the_gui_thread_never_blocks(
 ) -> None:
     core.net = NetFactory(hem_timeout=10.0, broker_timeout=10.0)  # slow, not failing
     paired(core, requester)
-    session = requester.request_access("keymgmt:list")
-    rid = bring_in(qtbot, core, session)
-    shown(qtbot, window, rid)
+    session = ask_and_show(qtbot, window, core, requester, "keymgmt:list")
     emu.emulator.faults.add("/notify", latency_s=3)
     ticks = 0
 
@@ -345,9 +332,7 @@ def test_mnemonics_are_unique_while_asking(
     from PySide6.QtWidgets import QAbstractButton
 
     paired(core, requester)
-    session = requester.request_access("storage:disk0")
-    rid = bring_in(qtbot, core, session)
-    shown(qtbot, window, rid)
+    session = ask_and_show(qtbot, window, core, requester, "storage:disk0")
     letters = []
     for button in window.findChildren(QAbstractButton):
         if button.isVisible():

@@ -20,7 +20,17 @@ from authenticator.emulator.requester import Requester
 from authenticator.emulator.server import RunningEmulator
 from authenticator.gui.notify.base import ActionCallback
 from authenticator.gui.notify.glue import NotificationRouter
-from tests.support_emulator import PASSPHRASE, ask, finished, pair_by_qr
+from tests.support_emulator import PASSPHRASE, Ask, ask, finished, pair_by_qr
+
+
+def paired_and_notified(
+    qtbot: QtBot, core: Core, requester: Requester, fake: FakeNotifier, scope: str
+) -> Ask:
+    """Pair, let the Manager ask for ``scope``, and wait until its notification is shown."""
+    pair_by_qr(core, requester)
+    a = ask(core, requester, scope)
+    qtbot.waitUntil(lambda: fake.shown == [a.request_id])
+    return a
 
 
 class FakeNotifier:
@@ -91,9 +101,9 @@ def test_a_request_is_shown_and_approve_grants_15_minutes_read_only(
     qtbot: QtBot, core: Core, requester: Requester, router: tuple[NotificationRouter, FakeNotifier]
 ) -> None:
     r, fake = router
-    pair_by_qr(core, requester)
-    a = ask(core, requester, "storage:disk0")  # write access possible: still read-only
-    qtbot.waitUntil(lambda: fake.shown == [a.request_id])
+    a = paired_and_notified(
+        qtbot, core, requester, fake, "storage:disk0"
+    )  # write access possible: still read-only
     with qtbot.waitSignal(r.answered, timeout=10_000) as answered:
         fake.on_action(a.request_id, "approve")
     assert answered.args == [a.request_id, "approved"]
@@ -109,9 +119,7 @@ def test_deny(
     qtbot: QtBot, core: Core, requester: Requester, router: tuple[NotificationRouter, FakeNotifier]
 ) -> None:
     r, fake = router
-    pair_by_qr(core, requester)
-    a = ask(core, requester, "keymgmt:list")
-    qtbot.waitUntil(lambda: fake.shown == [a.request_id])
+    a = paired_and_notified(qtbot, core, requester, fake, "keymgmt:list")
     with qtbot.waitSignal(r.answered, timeout=10_000) as answered:
         fake.on_action(a.request_id, "deny")
     assert answered.args == [a.request_id, "denied"]
@@ -127,9 +135,7 @@ def test_open_raises_the_window(
     window: Window,
 ) -> None:
     _r, fake = router
-    pair_by_qr(core, requester)
-    a = ask(core, requester, "keymgmt:list")
-    qtbot.waitUntil(lambda: fake.shown == [a.request_id])
+    a = paired_and_notified(qtbot, core, requester, fake, "keymgmt:list")
     fake.on_action(a.request_id, "open")
     assert window.raised == [a.request_id]
     assert a.session.poll().state == "pending"
@@ -143,9 +149,7 @@ def test_approve_while_locked_raises_the_window_and_answers_nothing(
     window: Window,
 ) -> None:
     _r, fake = router
-    pair_by_qr(core, requester)
-    a = ask(core, requester, "keymgmt:list")
-    qtbot.waitUntil(lambda: fake.shown == [a.request_id])
+    a = paired_and_notified(qtbot, core, requester, fake, "keymgmt:list")
     core.lock()
     qtbot.waitUntil(lambda: fake.withdrawn == [a.request_id])  # locking takes bubbles away
     fake.on_action(a.request_id, "approve")  # a bubble clicked just before it went
@@ -184,9 +188,7 @@ def test_an_answer_that_fails_is_reported(
     window: Window,
 ) -> None:
     r, fake = router
-    pair_by_qr(core, requester)
-    a = ask(core, requester, "keymgmt:list")
-    qtbot.waitUntil(lambda: fake.shown == [a.request_id])
+    a = paired_and_notified(qtbot, core, requester, fake, "keymgmt:list")
     a.session.cancel()  # withdrawn by the requester while the bubble is still up
     with qtbot.waitSignal(r.failed, timeout=10_000) as failed:
         fake.on_action(a.request_id, "approve")

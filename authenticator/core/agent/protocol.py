@@ -135,26 +135,22 @@ class TokenAnswer:
         return {"token": self.token, "exp": self.exp, "scope": self.scope, "hem": self.hem}
 
 
+# The first class an error is an instance of names the agent's code for it (order matters).
+_REFUSAL_CODES: tuple[tuple[type[AuthenticatorError], str], ...] = (
+    (UserCancelled, "denied"),
+    (ExpiredError, "expired"),
+    (LockedError, "locked"),
+    (UnknownScopeError, "unknown_scope"),
+    (NoSuchHemError, "no_such_hem"),
+    (NetError, "hem_unreachable"),
+    (RateLimitedError, "busy"),
+    (DecodeError, "bad_request"),
+)
+
+
 def refusal(exc: AuthenticatorError) -> tuple[str, str]:
     """The agent's error code and message for a core error."""
-    if isinstance(exc, UserCancelled):
-        code = "denied"
-    elif isinstance(exc, ExpiredError):
-        code = "expired"
-    elif isinstance(exc, LockedError):
-        code = "locked"
-    elif isinstance(exc, UnknownScopeError):
-        code = "unknown_scope"
-    elif isinstance(exc, NoSuchHemError):
-        code = "no_such_hem"
-    elif isinstance(exc, NetError):
-        code = "hem_unreachable"
-    elif isinstance(exc, RateLimitedError):
-        code = "busy"
-    elif isinstance(exc, DecodeError):
-        code = "bad_request"
-    else:
-        code = "failed"
+    code = next((code for kind, code in _REFUSAL_CODES if isinstance(exc, kind)), "failed")
     return code, str(exc)
 
 

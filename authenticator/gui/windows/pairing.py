@@ -64,6 +64,20 @@ def _value(parent: QWidget, name: str) -> QLabel:
     return label
 
 
+def _button_row(left: tuple[QPushButton, ...], right: tuple[QPushButton, ...] = ()) -> QHBoxLayout:
+    """A page's bottom row: ``left`` buttons, a stretch, ``right`` buttons; Enter presses none of
+    them by accident (the wizard decides what Enter means)."""
+    row = QHBoxLayout()
+    for button in (*left, *right):
+        button.setAutoDefault(False)
+    for button in left:
+        row.addWidget(button)
+    row.addStretch(1)
+    for button in right:
+        row.addWidget(button)
+    return row
+
+
 class PairingWizard(QDialog):
     paired = Signal(object)  # HemView
     requestOpened = Signal(object)  # AccessRequest (someone pasted a request, not a pairing)  # noqa: N815 - Qt signal naming
@@ -153,7 +167,6 @@ class PairingWizard(QDialog):
         line.setFrameShape(QFrame.Shape.HLine)
         line.setFrameShadow(QFrame.Shadow.Sunken)
         layout.addWidget(line)
-        bottom = QHBoxLayout()
         self.direct_button = QPushButton(self.tr("Pair &directly with a HEM…"), page)
         self.direct_button.setToolTip(
             self.tr("For a HEM you can reach from this computer, with its passphrase.")
@@ -161,12 +174,7 @@ class PairingWizard(QDialog):
         self.direct_button.clicked.connect(self.show_direct)
         self.close_button = QPushButton(self.tr("Close"), page)
         self.close_button.clicked.connect(self.reject)
-        for button in (self.direct_button, self.close_button):
-            button.setAutoDefault(False)
-        bottom.addWidget(self.direct_button)
-        bottom.addStretch(1)
-        bottom.addWidget(self.close_button)
-        layout.addLayout(bottom)
+        layout.addLayout(_button_row((self.direct_button,), (self.close_button,)))
         self.pages.addWidget(page)
 
     def _build_preview(self) -> None:
@@ -205,7 +213,6 @@ class PairingWizard(QDialog):
         self.preview_banner = Banner(page)
         layout.addWidget(self.preview_banner)
         layout.addStretch(1)
-        row = QHBoxLayout()
         self.back_button = QPushButton(self.tr("&Back"), page)
         self.refuse_button = QPushButton(self.tr("&Refuse"), page)
         self.refuse_button.setProperty("role", "deny")
@@ -214,13 +221,7 @@ class PairingWizard(QDialog):
         self.back_button.clicked.connect(self.back_to_source)
         self.refuse_button.clicked.connect(self.refuse)
         self.accept_button.clicked.connect(self.accept_pairing)
-        for button in (self.back_button, self.refuse_button, self.accept_button):
-            button.setAutoDefault(False)
-        row.addWidget(self.back_button)
-        row.addStretch(1)
-        row.addWidget(self.refuse_button)
-        row.addWidget(self.accept_button)
-        layout.addLayout(row)
+        layout.addLayout(_button_row((self.back_button,), (self.refuse_button, self.accept_button)))
         self.pages.addWidget(page)
 
     def _build_direct(self) -> None:
@@ -281,19 +282,13 @@ class PairingWizard(QDialog):
         self.direct_banner = Banner(page)
         layout.addWidget(self.direct_banner)
         layout.addStretch(1)
-        row = QHBoxLayout()
         self.d_back = QPushButton(self.tr("&Back"), page)
         self.d_back.clicked.connect(self.back_to_source)
         self.d_pair = QPushButton(self.tr("&Pair"), page)
         self.d_pair.setProperty("role", "primary")
         self.d_pair.clicked.connect(self.pair_direct)
         self.d_pair.setEnabled(False)
-        for button in (self.d_back, self.d_pair):
-            button.setAutoDefault(False)
-        row.addWidget(self.d_back)
-        row.addStretch(1)
-        row.addWidget(self.d_pair)
-        layout.addLayout(row)
+        layout.addLayout(_button_row((self.d_back,), (self.d_pair,)))
         self.pages.addWidget(page)
 
     def _build_done(self) -> None:
@@ -308,14 +303,10 @@ class PairingWizard(QDialog):
         self.done_text.setAlignment(Qt.AlignmentFlag.AlignHCenter)
         layout.addWidget(self.done_text)
         layout.addStretch(1)
-        row = QHBoxLayout()
-        row.addStretch(1)
         self.done_button = QPushButton(self.tr("&Done"), page)
         self.done_button.setProperty("role", "primary")
-        self.done_button.setAutoDefault(False)
         self.done_button.clicked.connect(self.accept)
-        row.addWidget(self.done_button)
-        layout.addLayout(row)
+        layout.addLayout(_button_row((), (self.done_button,)))
         self.pages.addWidget(page)
 
     # ================================================================== sources
