@@ -7,8 +7,12 @@ Matching, strictest first (never a loose prefix or an unanchored pattern):
 3. ``keymgmt:use:<kid>`` with the HEM's optional ``#<meta>`` (and an ignored ``-<suffix>``);
 4. anything else is **unknown**: shown as such and never approvable.
 
-The texts are sentences a person reads before clicking Approve, so they name the key (label,
-algorithm, whether it holds a private key) and the drive, and keep the raw scope available.
+The texts are sentences a person reads before clicking Approve. The title and the sentence come
+from the scope alone and never carry outside text: a ``keymgmt:use`` sentence names the key by its
+id (short form; the full id is a detail row). The label and type in ``#<meta>`` are *stated by the
+request* — a requester may append its own meta and the HEM seals it as given — so they are cleaned
+outside text (:mod:`authenticator.protocol.outside`, :attr:`Origin.REQUEST`) on :class:`KeyMeta`,
+shown only in detail rows named "… — as the request states it".
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from dataclasses import dataclass
 from authenticator.errors import DecodeError, UnknownScopeError
 from authenticator.protocol.b64 import b64decode
 from authenticator.protocol.jsonutil import parse_object
+from authenticator.protocol.outside import LIMITS, Origin, Outside, clean
 from authenticator.protocol.periods import Period
 
 __all__ = [
@@ -27,6 +32,7 @@ __all__ = [
     "ScopeInfo",
     "describe",
     "grant_text",
+    "key_type_words",
     "keytype_name",
     "keytype_to_string",
     "require_known",
@@ -89,36 +95,83 @@ def keytype_to_string(code: int) -> str:
     return ",".join(parts)
 
 
+# What each algorithm is, in words; ``None`` = what it does depends on the flags (the NIST curves).
+_WORDS: dict[str, tuple[str, str | None]] = {
+    "ED25519": ("Ed25519", "signing"),
+    "ED448": ("Ed448", "signing"),
+    "CURVE25519": ("X25519", "key-agreement"),
+    "CURVE448": ("X448", "key-agreement"),
+    "SECP256R1": ("P-256", None),
+    "SECP384R1": ("P-384", None),
+    "SECP521R1": ("P-521", None),
+    "SECP256K1": ("secp256k1", None),
+    "GENERIC_DER": ("generic (DER)", None),
+    **{f"MLDSA{n}": (f"ML-DSA-{n} post-quantum", "signing") for n in (44, 65, 87)},
+    **{f"MLKEM{n}": (f"ML-KEM-{n} post-quantum", "key-encapsulation") for n in (512, 768, 1024)},
+    **{f"AES-{n}": (f"AES-{n}", "secret") for n in (128, 192, 256)},
+    **{f"AES{n}": (f"AES-{n}", "secret") for n in (128, 192, 256)},
+    **{f"SHA2-{n}": (f"HMAC-SHA-{n}", "secret") for n in (256, 384, 512)},
+    **{f"SHA3-{n}": (f"HMAC-SHA3-{n}", "secret") for n in (256, 384, 512)},
+}
+
+
+def key_type_words(algorithm: str, flags: frozenset[str]) -> str:
+    """A key type in words: ``Ed25519 signing key, private key``, ``AES-256 secret key`` …
+
+    ``flags`` are the HEM's flag names (``PKEY``, ``ECDH``, ``ExDSA`` …). An asymmetric key
+    without ``PKEY`` is only a public key on the HEM, and is called one.
+    """
+    if algorithm not in _WORDS:
+        return "key of an unknown type"
+    name, use = _WORDS[algorithm]
+    if use == "secret":
+        return f"{name} secret key"
+    if "PKEY" not in flags:
+        return f"{name} public key"
+    if use is None:
+        uses = [u for flag, u in (("ExDSA", "signing"), ("ECDH", "key-agreement")) if flag in flags]
+        use = " and ".join(uses) or None
+    return f"{name} {use} key, private key" if use else f"{name} key, private key"
+
+
+_NO_TEXT = Outside("", Origin.REQUEST)
+
+
 @dataclass(frozen=True, slots=True)
 class KeyMeta:
-    """The key a ``keymgmt:use:`` request names, from the HEM's ``#<meta>`` when present."""
+    """The key a ``keymgmt:use:`` request names. Only ``kid`` is the key; everything else comes
+    from the request's ``#<meta>``, which the requester may have written: it is what the request
+    *states*, never the key's verified name or type."""
 
     kid: str
-    label: str = ""
+    stated_label: Outside = _NO_TEXT
+    stated_type: Outside = _NO_TEXT
     type_text: str = ""
     algorithm: str = ""
     private: bool = False
 
-    def short(self) -> str:
-        """``ED25519, private key`` — what the plain-words sentence says about the key."""
-        bits = [b for b in (self.algorithm, "private key" if self.private else "") if b]
-        return ", ".join(bits)
+    @property
+    def short_kid(self) -> str:
+        """``42afc419dbda…`` — the first 12 hex digits of the key id."""
+        return self.kid if len(self.kid) <= 12 else f"{self.kid[:12]}…"
+
+    @property
+    def label(self) -> str:
+        """The stated label's text (``stated_label.text``): a claim, not the key's name."""
+        return self.stated_label.text
 
 
-def _parse_type(t: object) -> tuple[str, str, bool]:
-    """(type text, algorithm, private) from the meta's ``t``: hex code, or the HEM's own names."""
+def _parse_type(t: object) -> tuple[str, str, frozenset[str]]:
+    """(HEM type text, algorithm, flags) from the meta's ``t``: hex code, or the HEM's names."""
     if isinstance(t, str) and re.fullmatch(r"(0x)?[0-9A-Fa-f]{1,4}", t):
         code = int(t, 16)
-        return (
-            keytype_to_string(code),
-            keytype_name(code) or "",
-            bool(code & _ASYM_BIT and code & _PKEY_BIT),
-        )
+        text = keytype_to_string(code)
+        return text, keytype_name(code) or "", frozenset(text.split(",")[:-1])
     if isinstance(t, str) and t:
         names = [n.strip() for n in t.split(",") if n.strip()]
         if names and all(n in _HEM_TYPE_NAMES for n in names):
-            return ",".join(names), names[-1], "PKEY" in names
-    return "", "", False
+            return ",".join(names), names[-1], frozenset(names[:-1])
+    return "", "", frozenset()
 
 
 def _parse_meta(kid: str, meta: str | None) -> KeyMeta:
@@ -128,14 +181,15 @@ def _parse_meta(kid: str, meta: str | None) -> KeyMeta:
         obj = parse_object(b64decode(meta, what="key details"), what="key details")
     except DecodeError:
         return KeyMeta(kid=kid)
-    label = obj.get("l")
-    type_text, algorithm, private = _parse_type(obj.get("t"))
+    type_text, algorithm, flags = _parse_type(obj.get("t"))
+    words = key_type_words(algorithm, flags) if type_text else ""
     return KeyMeta(
         kid=kid,
-        label=label[:64] if isinstance(label, str) and label.isprintable() else "",
+        stated_label=clean(obj.get("l"), Origin.REQUEST, limit=LIMITS.key_label),
+        stated_type=clean(words, Origin.REQUEST, limit=LIMITS.key_type),
         type_text=type_text,
         algorithm=algorithm,
-        private=private,
+        private="PKEY" in flags,
     )
 
 
@@ -145,7 +199,11 @@ def _parse_meta(kid: str, meta: str | None) -> KeyMeta:
 @dataclass(frozen=True, slots=True)
 class ScopeInfo:
     """What a scope asks. ``phrase`` completes "… wants to"; :data:`HEM_SLOT` in it marks where
-    the HEM's name goes (:meth:`text` fills it; labels can never contain the slot character)."""
+    the HEM's name goes (:meth:`text` fills it; cleaned text never contains the slot character).
+
+    ``details`` are every row to show, as (row name, value); a row of outside text has its origin
+    in its name (``Key name — as the request states it``). ``stated`` holds those outside rows
+    again as (plain name, :class:`Outside`), for a front end that draws the origin itself."""
 
     scope: str
     known: bool
@@ -156,6 +214,7 @@ class ScopeInfo:
     write_requested: bool = False
     details: tuple[tuple[str, str], ...] = ()
     key: KeyMeta | None = None
+    stated: tuple[tuple[str, Outside], ...] = ()
 
     def text(self, *, hem: str, who: str = "Someone") -> str:
         """The plain-words sentence: ``Someone in Warsaw wants to list the keys on my-hem.``"""
@@ -227,36 +286,32 @@ def describe(scope: str) -> ScopeInfo:
         )
     if m := _KEY_USE.fullmatch(scope):
         key = _parse_meta(m.group(1).lower(), m.group(2))
-        if key.label:
-            what = f"the key “{key.label}”" + (f" ({key.short()})" if key.short() else "")
-        else:
-            what = f"the key {key.kid[:12]}…" + (f" ({key.short()})" if key.short() else "")
-        details = [("Key id", key.kid)]
-        if key.type_text:
-            details.append(("Type", key.type_text))
-        if key.label:
-            details.append(("Label", key.label))
+        stated = tuple(
+            (name, value)
+            for name, value in (("Key name", key.stated_label), ("Key type", key.stated_type))
+            if value
+        )
         return ScopeInfo(
             scope=scope,
             known=True,
             kind="keymgmt.use",
             title="Use a key",
-            phrase=f"use {what} on {HEM_SLOT}",
-            details=tuple(details),
+            phrase=f"use the key {key.short_kid} on {HEM_SLOT}",
+            details=(("Key id", key.kid), *((v.row(n), v.text) for n, v in stated)),
             key=key,
+            stated=stated,
         )
     return _unknown(scope)
 
 
 def _unknown(scope: str) -> ScopeInfo:
-    shown = "".join(c if c.isprintable() else "\ufffd" for c in scope)
-    shown = shown if len(shown) <= 80 else shown[:79] + "…"
+    shown = clean(scope, Origin.REQUEST, limit=LIMITS.scope)
     return ScopeInfo(
         scope=scope,
         known=False,
         kind="unknown",
         title="Unknown request",
-        phrase=f"do something this app does not know ({shown}) on {HEM_SLOT}",
+        phrase=f"do something this app does not know ({shown.text}) on {HEM_SLOT}",
     )
 
 

@@ -111,7 +111,8 @@ def test_key_use_names_the_key(core: Core, requester: Requester) -> None:
     assert kid is not None
     a = ask(core, requester, f"keymgmt:use:{kid}")
     req = core.inbox.get(a.request_id)
-    assert "use the key “PGP main” (ED25519, private key)" in req.text
+    assert f"use the key {kid[:12]}… on" in req.text  # the stated label is not in the sentence
+    assert ("Key name — as the request states it", "PGP main") in req.info.details
     assert req.expires_at - time.time() <= 900  # key use lives 15 minutes
     core.approve(a.request_id)
     assert finished(a.session).claims["scope"] == f"keymgmt:use:{kid}"

@@ -92,14 +92,15 @@ def test_key_use_shows_the_key(
     ask_and_show(qtbot, window, core, requester, f"keymgmt:use:{kid}")
     view = window.requests.view
     assert view.title.text() == "Use a key"
-    assert "PGP main" in view.sentence.text()
+    assert "PGP main" not in view.sentence.text()  # stated by the request: a labelled row only
+    assert kid[:12] in view.sentence.text()
     texts = [
         view.form.itemAt(i).widget().text()
         for i in range(view.form.count())
         if view.form.itemAt(i).widget() is not None
     ]
     assert "Key id" in texts
-    assert "Label" in texts
+    assert "Key name — as the request states it" in texts
     assert "PGP main" in texts
     assert not view.raw.isVisibleTo(view)
     view.details_toggle.click()

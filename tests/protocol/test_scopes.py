@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -9,6 +11,7 @@ from hypothesis import strategies as st
 from authenticator.errors import UnknownScopeError
 from authenticator.protocol import scopes
 from authenticator.protocol.b64 import b64encode
+from authenticator.protocol.outside import LIMITS, Origin, Outside, clean
 from authenticator.protocol.periods import Period
 
 FIXED = [
@@ -66,49 +69,116 @@ def meta(t: str, label: str) -> str:
     return b64encode(f'{{"t":"{t}","l":"{label}"}}'.encode())
 
 
-def test_key_use_names_the_key() -> None:
+NAME = "Key name — as the request states it"
+TYPE = "Key type — as the request states it"
+
+
+def test_key_use_names_the_key_by_its_id_only() -> None:
     kid = "42afc419dbda72636b37a2455955e095"
     info = scopes.describe(f"keymgmt:use:{kid}#{meta('AC16', 'PGP main')}")
+    assert info.title == "Use a key"
     assert info.text(hem="my-hem", who="backup.sh") == (
-        "backup.sh wants to use the key “PGP main” (ED25519, private key) on my-hem."
+        "backup.sh wants to use the key 42afc419dbda… on my-hem."
     )
     assert info.details == (
         ("Key id", kid),
-        ("Type", "PKEY,ECDH,ExDSA,ED25519"),
-        ("Label", "PGP main"),
+        (NAME, "PGP main"),
+        (TYPE, "Ed25519 signing key, private key"),
     )
     assert info.key is not None
     assert info.key.private
+    assert info.key.stated_label == Outside("PGP main", Origin.REQUEST)
+    assert info.key.label == "PGP main"
+    assert info.key.stated_type == Outside("Ed25519 signing key, private key", Origin.REQUEST)
+    assert info.key.type_text == "PKEY,ECDH,ExDSA,ED25519"
+    assert info.stated == (("Key name", info.key.stated_label), ("Key type", info.key.stated_type))
 
 
 def test_key_use_variants() -> None:
     kid = "2ba3f1e0c9a4b7d8e6f5a3c2b1d0e9f84c91e"
     ref = scopes.describe(f"keymgmt:use:{kid}#eyJ0IjoiMDIyMSIsImwiOiJQR1AgbWFpbiJ9")
-    assert ref.phrase_for("h") == "use the key “PGP main” on h"
-    assert ("Type", "unknown type 0x0221") in ref.details
+    assert ref.phrase_for("h") == "use the key 2ba3f1e0c9a4… on h"
+    assert (TYPE, "key of an unknown type") in ref.details
+    assert ref.key is not None
+    assert ref.key.type_text == "unknown type 0x0221"
     bare = scopes.describe(f"keymgmt:use:{kid.upper()}")
     assert bare.phrase_for("h") == "use the key 2ba3f1e0c9a4… on h"
     assert bare.details == (("Key id", kid),)
+    assert bare.stated == ()
+    short = scopes.describe("keymgmt:use:abc")
+    assert short.phrase_for("h") == "use the key abc on h"
     suffix = scopes.describe(f"keymgmt:use:{kid}#{meta('8016', 'Verify')}-extra")
-    assert suffix.phrase_for("h") == "use the key “Verify” (ED25519) on h"
+    assert (TYPE, "Ed25519 public key") in suffix.details
     broken = scopes.describe(f"keymgmt:use:{kid}#bm90IGpzb24")
     assert broken.known
     assert broken.key is not None
     assert broken.key.label == ""
+    assert broken.details == (("Key id", kid),)
     no_alg = scopes.describe(f"keymgmt:use:{kid}#{meta('A000', 'X')}")
-    assert no_alg.phrase_for("h") == "use the key “X” (private key) on h"
-    nothing = scopes.describe(f"keymgmt:use:{kid}#{meta('0000', 'Z')}")
-    assert nothing.phrase_for("h") == "use the key “Z” on h"
-    pqc = scopes.describe(f"keymgmt:use:{kid}#{meta('PKEY,MLDSA65', 'Post-quantum')}")
-    assert pqc.phrase_for("h") == "use the key “Post-quantum” (MLDSA65, private key) on h"
+    assert (TYPE, "key of an unknown type") in no_alg.details
+    pqc = scopes.describe(f"keymgmt:use:{kid}#{meta('PKEY,PQC,MLDSA65', 'Post-quantum')}")
+    assert (TYPE, "ML-DSA-65 post-quantum signing key, private key") in pqc.details
+    assert pqc.key is not None
+    assert (pqc.key.algorithm, pqc.key.private) == ("MLDSA65", True)
     weird = scopes.describe(f"keymgmt:use:{kid}#{meta('NOT A TYPE', 'Y')}")
     assert weird.key is not None
     assert weird.key.type_text == ""
+    assert weird.details == (("Key id", kid), (NAME, "Y"))
     typeless_meta = b64encode(b'{"l":"T"}')
     typeless = scopes.describe(f"keymgmt:use:{kid}#{typeless_meta}")
-    assert typeless.phrase_for("h") == "use the key “T” on h"
+    assert typeless.details == (("Key id", kid), (NAME, "T"))
     unlabelled = scopes.describe(f"keymgmt:use:{kid}#{meta('AC16', '')}")
-    assert unlabelled.phrase_for("h") == "use the key 2ba3f1e0c9a4… (ED25519, private key) on h"
+    assert unlabelled.details == (("Key id", kid), (TYPE, "Ed25519 signing key, private key"))
+
+
+@pytest.mark.parametrize(
+    ("algorithm", "flags", "words"),
+    [
+        ("ED25519", "PKEY,ECDH,ExDSA", "Ed25519 signing key, private key"),
+        ("ED448", "PKEY", "Ed448 signing key, private key"),
+        ("CURVE25519", "PKEY,ECDH", "X25519 key-agreement key, private key"),
+        ("CURVE448", "", "X448 public key"),
+        ("SECP256R1", "PKEY,ExDSA", "P-256 signing key, private key"),
+        ("SECP384R1", "PKEY,ECDH", "P-384 key-agreement key, private key"),
+        ("SECP521R1", "PKEY,ECDH,ExDSA", "P-521 signing and key-agreement key, private key"),
+        ("SECP256K1", "PKEY", "secp256k1 key, private key"),
+        ("GENERIC_DER", "", "generic (DER) public key"),
+        ("MLKEM768", "PKEY", "ML-KEM-768 post-quantum key-encapsulation key, private key"),
+        ("AES-256", "", "AES-256 secret key"),
+        ("AES128", "", "AES-128 secret key"),
+        ("SHA2-384", "ATT", "HMAC-SHA-384 secret key"),
+        ("SHA3-512", "", "HMAC-SHA3-512 secret key"),
+        ("PQC", "PKEY", "key of an unknown type"),
+    ],
+)
+def test_key_types_in_words(algorithm: str, flags: str, words: str) -> None:
+    assert scopes.key_type_words(algorithm, frozenset(flags.split(",")) - {""}) == words
+
+
+HOSTILE_LABELS = [
+    "\x1b[2K\x1b[1A\rdenied",
+    "Read-only \u202eteled\u202c",
+    "<b>Verified</b><!--",
+    "list the keys\n\nDelete",
+    "\u200d" * 20 + "x" * 400,
+    "\u0441\u0430\u0435",  # Cyrillic look-alikes of Latin letters
+]
+
+
+@pytest.mark.parametrize("label", HOSTILE_LABELS, ids=range(len(HOSTILE_LABELS)))
+def test_a_stated_label_never_reaches_the_sentence(label: str) -> None:
+    kid = "a" * 32
+    raw = b64encode(json.dumps({"t": "AC16", "l": label}).encode())
+    info = scopes.describe(f"keymgmt:use:{kid}#{raw}")
+    assert info.title == "Use a key"
+    assert info.phrase_for("H") == "use the key aaaaaaaaaaaa… on H"
+    assert scopes.grant_text(info, Period.H1, write=False) == "Allow for 1 h"
+    assert info.key is not None
+    text = info.key.stated_label.text
+    assert text == clean(label, Origin.REQUEST, limit=LIMITS.key_label).text
+    assert len(text) <= LIMITS.key_label
+    assert not any(c in text for c in "\x1b\n\r\u202e\u200d")
+    assert dict(info.details)[NAME] == text
 
 
 @pytest.mark.parametrize(
@@ -147,10 +217,16 @@ def test_unknown_text_shows_a_shortened_scope() -> None:
     assert len(info.phrase_for("h")) < 140
 
 
+def test_unknown_scope_is_shown_cleaned() -> None:
+    info = scopes.describe("wat:\u202eevil\u200b")
+    assert info.phrase_for("h") == "do something this app does not know (wat:evil) on h"
+
+
 def test_labels_cannot_inject_into_the_sentence() -> None:
     kid = "a" * 32
     info = scopes.describe(f"keymgmt:use:{kid}#{meta('AC16', '{hem} {0}')}")
-    assert info.phrase_for("H") == "use the key “{hem} {0}” (ED25519, private key) on H"
+    assert info.phrase_for("H") == "use the key aaaaaaaaaaaa… on H"
+    assert dict(info.details)[NAME] == "{hem} {0}"
 
 
 @pytest.mark.parametrize(
