@@ -13,6 +13,10 @@ HEM or event). Never faulted, so faults can always be cleared.
 ``POST /_emulator/hems``                    add a HEM (``{"passphrase"?, "fresh"?}``)
 ``POST /_emulator/hem/<n>/reboot``          new boot: tokens and pending requests die
 ``POST /_emulator/hem/<n>/skew``            ``{"seconds"}``: the HEM's clock runs off
+``POST /_emulator/hem/<n>/clock``           ``{"rate"?, "skew"?}``: how fast / how far off
+``POST /_emulator/hem/<n>/hardware``        ``{"form": "ppa"|"epa"}``: what ``hwv`` says
+``POST /_emulator/clock``                   ``{"advance"}`` or ``{"set"}``: move the host clock
+                                            (only an emulator built on a ``MovableClock``)
 ``POST /_emulator/hem/<n>/rtc``             ``{"set": bool, "at_boot"?: bool}``
 ``POST /_emulator/hem/<n>/pacing``          ``{"pacing_s"?, "pacing_fail_s"?}``
 ``POST /_emulator/hem/<n>/fls``             ``{"state": int}``: a latched self-test fault (409)
@@ -36,6 +40,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Mount, Route
 
 from authenticator.emulator.backend import ACTIONS
+from authenticator.emulator.clock import MovableClock
 from authenticator.emulator.faults import ADMIN_PREFIX, FaultRule
 from authenticator.emulator.hem.device import HemDevice
 from authenticator.errors import DecodeError
@@ -148,6 +153,34 @@ class _Admin:
         device.clock.set_skew(_number(body, "seconds"))
         return {"skew": device.clock.skew}
 
+    def clock(self, request: Request, body: dict[str, Any]) -> dict[str, Any]:
+        device = self._hem(request)
+        if "rate" not in body and "skew" not in body:
+            raise _BadRequest("give rate, skew or both")
+        with device.lock:
+            if "rate" in body:
+                device.clock.set_rate(_number(body, "rate"))
+            if "skew" in body:
+                device.clock.set_skew(_number(body, "skew"))
+        return {"rate": device.clock.rate, "skew": device.clock.skew}
+
+    def hardware(self, request: Request, body: dict[str, Any]) -> dict[str, Any]:
+        device = self._hem(request)
+        device.set_hardware(body.get("form"))
+        return {"hardware": device.hardware}
+
+    def host_clock(self, request: Request, body: dict[str, Any]) -> dict[str, Any]:
+        clock = self.emu.clock
+        if not isinstance(clock, MovableClock):
+            raise _BadRequest("this emulator runs on the real clock", 409)
+        if ("advance" in body) == ("set" in body):
+            raise _BadRequest("give advance or set")
+        if "advance" in body:
+            clock.advance(_number(body, "advance"))
+        else:
+            clock.set(_number(body, "set"))
+        return {"host": clock()}
+
     def rtc(self, request: Request, body: dict[str, Any]) -> dict[str, Any]:
         device = self._hem(request)
         with device.lock:
@@ -236,6 +269,9 @@ def admin_routes(emulator: Emulator) -> list[BaseRoute]:
                 post("/hems", a.add_hem),
                 post("/hem/{n:int}/reboot", a.reboot),
                 post("/hem/{n:int}/skew", a.skew),
+                post("/hem/{n:int}/clock", a.clock),
+                post("/hem/{n:int}/hardware", a.hardware),
+                post("/clock", a.host_clock),
                 post("/hem/{n:int}/rtc", a.rtc),
                 post("/hem/{n:int}/pacing", a.pacing),
                 post("/hem/{n:int}/fls", a.fls),

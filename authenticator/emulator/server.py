@@ -29,7 +29,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType, TracebackType
 from typing import TYPE_CHECKING, Any
@@ -48,9 +48,9 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from authenticator.emulator.admin import admin_routes
 from authenticator.emulator.backend import CheckinBackend
-from authenticator.emulator.clock import EmuClock
+from authenticator.emulator.clock import EmuClock, MovableClock, check_rate
 from authenticator.emulator.faults import TRANSPORT_KEY, FaultMiddleware, Faults
-from authenticator.emulator.hem.device import HemDevice
+from authenticator.emulator.hem.device import HARDWARE_FORMS, HemDevice, check_hardware
 from authenticator.emulator.hem.model import HemState
 from authenticator.emulator.hem.routes import HemApp
 from authenticator.emulator.state import StateFile
@@ -74,6 +74,11 @@ class Emulator:
     HEMs are created personalised with ``passphrase`` (or factory-fresh with ``fresh=True``);
     with ``state_file`` they are loaded from it when it exists and saved to it after every change.
     ``broker`` and ``demo`` switch those parts off (their routes are then absent).
+
+    ``hardware`` (``"ppa"`` or ``"epa"``) is the form every HEM presents; ``clock_rate`` how fast
+    their clocks run from their last check-in (a real HEM: about 1.08). ``clock`` is the host
+    time of everything — HEM clocks, broker, check-in backend — ``time.time`` unless a test
+    passes a :class:`~authenticator.emulator.clock.MovableClock` to run a day without waiting.
     """
 
     def __init__(
@@ -87,13 +92,19 @@ class Emulator:
         broker: bool = True,
         demo: bool = True,
         rng: Rng = secrets.token_bytes,
+        hardware: str = "ppa",
+        clock_rate: float = 1.0,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         if not 1 <= hem_count <= 32:
             raise StateError("The emulator runs 1 to 32 HEMs.")
         self.passphrase: str | None = None if fresh else passphrase
         self.rtc_at_boot = rtc_set
         self.demo = demo
-        self.backend = CheckinBackend(rng=rng)
+        self.hardware = check_hardware(hardware)
+        self.clock_rate = check_rate(clock_rate)
+        self.clock = clock
+        self.backend = CheckinBackend(clock=clock, rng=rng)
         self.faults = Faults()
         self.hems: list[HemDevice] = []
         self.listener: RunningEmulator | None = None
@@ -112,14 +123,14 @@ class Emulator:
         if broker:
             from authenticator.emulator.broker.service import Broker
 
-            self.broker = Broker()
+            self.broker = Broker(clock=clock)
 
     # ------------------------------------------------------------------ HEMs
 
     def _new_state(self, index: int, *, passphrase: str | None = None) -> HemState:
         return HemState.create(
             index,
-            now=int(time.time()),
+            now=int(self.clock()),
             passphrase=passphrase if passphrase is not None else self.passphrase,
             rng=self._rng,
         )
@@ -130,9 +141,10 @@ class Emulator:
                 state,
                 trusted_backend=self.backend.public,
                 index=len(self.hems),
-                clock=EmuClock(),
+                clock=EmuClock(self.clock, rate=self.clock_rate),
                 rtc_at_boot=self.rtc_at_boot,
                 https=self._origin is not None and self._origin.startswith("https:"),
+                hardware=self.hardware,
                 rng=self._rng,
                 on_change=self._save if self._state is not None else None,
             )
@@ -149,7 +161,7 @@ class Emulator:
         emulator's, or factory-fresh)."""
         with self._lock:
             pw = None if fresh else (passphrase or self.passphrase or DEFAULT_PASSPHRASE)
-            return self._attach(HemState.create(len(self.hems), now=int(time.time()),
+            return self._attach(HemState.create(len(self.hems), now=int(self.clock()),
                                                 passphrase=pw, rng=self._rng))  # fmt: skip
 
     def hem(self, index: int) -> HemDevice | None:
@@ -209,6 +221,7 @@ class Emulator:
                 "checkins": self.backend.count,
             },
             "faults": self.faults.active(),
+            "clock": {"host": self.clock(), "movable": isinstance(self.clock, MovableClock)},
             "urls": None if urls is None else urls.to_json(),
         }
 
@@ -441,12 +454,16 @@ def serve_in_thread(
     fresh: bool = False,
     state_file: Path | str | None = None,
     rtc_set: bool = True,
+    hardware: str = "ppa",
+    clock_rate: float = 1.0,
+    clock: Callable[[], float] = time.time,
 ) -> RunningEmulator:
     """Serve ``emulator`` (or a new one built from the other arguments) on a daemon thread and
     return once it listens. ``port=0`` picks a free port (read it back from ``.urls``)."""
     if emulator is None:
         emulator = Emulator(hem_count=hem_count, passphrase=passphrase, fresh=fresh,
-                            state_file=state_file, rtc_set=rtc_set)  # fmt: skip
+                            state_file=state_file, rtc_set=rtc_set, hardware=hardware,
+                            clock_rate=clock_rate, clock=clock)  # fmt: skip
     return RunningEmulator(emulator, host=host, port=port, https=https)
 
 
@@ -466,6 +483,19 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--fresh", action="store_true", help="start the HEMs factory-fresh")
     p.add_argument("--hems", type=int, default=1, metavar="N", help="number of HEMs (default 1)")
     p.add_argument("--rtc-unset", action="store_true", help="HEM clocks unset until a check-in")
+    p.add_argument(
+        "--hardware",
+        choices=HARDWARE_FORMS,
+        default="ppa",
+        help="hardware form the HEMs present: ppa (default) or epa",
+    )
+    p.add_argument(
+        "--clock-rate",
+        type=float,
+        default=1.0,
+        metavar="R",
+        help="HEM clocks run R times as fast from their last check-in (a real HEM: about 1.08)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object with the URLs")
     return p
 
@@ -507,6 +537,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 fresh=args.fresh,
                 state_file=args.state,
                 rtc_set=not args.rtc_unset,
+                hardware=args.hardware,
+                clock_rate=args.clock_rate,
             )
         except (OSError, AuthenticatorError) as exc:
             print(f"The emulator could not start: {exc}", file=sys.stderr)

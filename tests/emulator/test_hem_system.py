@@ -11,6 +11,7 @@ import pytest
 
 from authenticator.emulator.backend import encode_status, make_checked, read_check
 from authenticator.emulator.hem.device import FLS_LOCKED
+from authenticator.errors import DecodeError
 from authenticator.protocol.b64 import b64decode
 from authenticator.protocol.keys import KeyPair
 from authenticator.protocol.login import userkey_rotation_hmac
@@ -19,13 +20,17 @@ from tests.emulator.conftest import Kit, user_key
 REQUIRED_CONFIG = ["iat", "uts", "devid", "eid", "eid_sign", "user", "email", "hostname", "dnsd",
                    "trusted_ts", "trusted_backend", "allow_keysearch", "origin", "ctx",
                    "http_option_hsts", "http_option_dosprot_mode", "ip", "spk", "nonce"]  # fmt: skip
+PPA_CONFIG = ["genuine_id", "storage_mode", "storage_disk0size", "storage_capacity"]
+"""Optional fields a PPA sends (its secure enclave and microSD card), between ``ip`` and ``spk``."""
 
 
 def test_status(emu: Kit) -> None:
     r = emu.get("/api/system/status")
     assert r.status_code == 200
     body = r.json()
-    assert list(body) == ["https", "hostname", "ctx", "uptime", "ts", "time", "temp", "fls_state"]
+    assert list(body) == ["https", "hostname", "ctx", "uptime", "ts", "time", "temp", "fls_state",
+                          "storage"]  # fmt: skip
+    assert body["storage"] == ["8388607:-", "112590844:-"]  # a PPA's two disks, both locked
     assert (body["https"], body["hostname"], body["ctx"], body["fls_state"]) == (
         False,
         "hem0.emulator.test",
@@ -48,19 +53,51 @@ def test_status_without_rtc(emu: Kit) -> None:
     assert "time" not in body
 
 
-def test_version(emu: Kit) -> None:
+def test_version_names_the_ppa_by_default(emu: Kit) -> None:
     body = emu.get("/api/system/version").json()
-    assert list(body) == ["hwv", "fwv", "fwk", "fws", "blv", "blk", "bls"]
-    assert body["hwv"] == "EMU rev 1.0"
+    assert list(body) == ["hwv", "fwv", "fwk", "fws", "blv", "blk", "bls", "uis"]
+    assert body["hwv"] == "PPA rev 2.2 (emulated)"
+    assert "PPA" in body["hwv"] and "EPA" not in body["hwv"]  # how clients tell the forms apart
     assert body["fwv"] == "Encedo nGINE FW v1.2.2 (emulated)"
-    assert [len(b64decode(body[k])) for k in ("fwk", "fws", "blk", "bls")] == [32, 64, 32, 64]
+    sizes = [len(b64decode(body[k])) for k in ("fwk", "fws", "blk", "bls", "uis")]
+    assert sizes == [32, 64, 32, 64, 32]
+
+
+def test_an_epa_says_so_and_leaves_out_what_only_a_ppa_has(emu: Kit) -> None:
+    emu.device.set_hardware("EPA")
+    version = emu.get("/api/system/version").json()
+    assert list(version) == ["hwv", "fwv", "fwk", "fws", "blv", "blk", "bls"]
+    assert version["hwv"] == "EPA rev 1.0 (emulated)"
+    assert "PPA" not in version["hwv"]
+    assert "storage" not in emu.get("/api/system/status").json()
+    config = emu.get("/api/system/config", emu.login("system:config")).json()
+    assert [k for k in config if k != "instanceid"] == REQUIRED_CONFIG
+    # the same HEM otherwise: the flows work
+    assert emu.approve("keymgmt:list", emu.pair())
+    emu.emulator.reset()
+    assert emu.get("/api/system/version").json()["hwv"].startswith("PPA")
+
+
+def test_hardware_form_knob_refuses_anything_else(emu: Kit) -> None:
+    with pytest.raises(DecodeError):
+        emu.device.set_hardware("XPA")
+    with httpx.Client(base_url=emu.origin) as c:
+        assert c.post("/_emulator/hem/0/hardware", json={"form": "xpa"}).status_code == 400
+        assert c.post("/_emulator/hem/9/hardware", json={"form": "epa"}).status_code == 404
+        r = c.post("/_emulator/hem/0/hardware", json={"form": "epa"})
+        assert (r.status_code, r.json()) == (200, {"ok": True, "hardware": "epa"})
+        assert c.get("/_emulator/").json()["hems"][0]["hardware"] == "epa"
+    assert emu.get("/api/system/version").json()["hwv"].startswith("EPA")
 
 
 def test_config(emu: Kit) -> None:
     r = emu.get("/api/system/config", emu.login("system:config"))
     assert r.status_code == 200
     body = r.json()
-    assert [k for k in body if k != "instanceid"] == REQUIRED_CONFIG  # the docs sample's order
+    expected = REQUIRED_CONFIG[:-2] + PPA_CONFIG + REQUIRED_CONFIG[-2:]
+    assert [k for k in body if k != "instanceid"] == expected  # the docs sample's order
+    assert re.fullmatch(r"[0-9a-f]{18}", body["genuine_id"])
+    assert body["storage_capacity"] > body["storage_disk0size"] > 0
     assert body["eid"] == emu.device.eid.b64
     assert re.fullmatch(r"[0-9a-f]{16}", body["devid"])
     assert len(b64decode(body["eid_sign"])) == 32
@@ -169,6 +206,17 @@ def test_check_in_sets_the_clock(emu: Kit) -> None:
     assert "ts" in emu.get("/api/system/status").json()
     assert emu.request("keymgmt:list")[0].status_code == 200
     assert emu.emulator.backend.count == 1
+
+
+def test_check_in_is_the_last_rtc_update_in_the_config(emu: Kit) -> None:
+    token = emu.login("system:config")
+    before = emu.get("/api/system/config", token).json()["uts"]
+    emu.device.clock.set_skew(600)  # drifted ahead (less than the token's hour)
+    assert emu.post("/api/system/config", {"user": "Bob"}, token).json() == {"updated": True}
+    assert emu.get("/api/system/config", token).json()["uts"] == before  # not a clock update
+    assert check_in(emu).status_code == 200
+    uts = emu.get("/api/system/config", token).json()["uts"]
+    assert abs(uts - time.time()) < 5  # the backend's time, not the HEM's drifted one
 
 
 def test_check_in_refusals(emu: Kit) -> None:

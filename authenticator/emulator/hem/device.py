@@ -37,10 +37,12 @@ from authenticator.protocol.keys import KeyPair, PublicKey, Rng
 
 __all__ = [
     "EIGHT_HOURS",
+    "HARDWARE_FORMS",
     "HemDevice",
     "IssuedAuthReq",
     "Principal",
     "Refusal",
+    "check_hardware",
     "key_field",
     "require",
     "text_field",
@@ -49,6 +51,15 @@ __all__ = [
 EIGHT_HOURS = 8 * 3600
 FLS_LOCKED = 0x40
 FLS_BRICKED = 0x80
+HARDWARE_FORMS = ("ppa", "epa")
+"""The hardware forms an emulated HEM can present: the portable PPA (default) or the EPA."""
+
+
+def check_hardware(form: object) -> str:
+    """``form`` in lower case if it names a hardware form, else ``DecodeError``."""
+    if not isinstance(form, str) or form.lower() not in HARDWARE_FORMS:
+        raise DecodeError("The hardware form is 'ppa' or 'epa'.")
+    return form.lower()
 
 
 class Refusal(ServerError):
@@ -128,6 +139,7 @@ class HemDevice:
         clock: EmuClock | None = None,
         rtc_at_boot: bool = True,
         https: bool = False,
+        hardware: str = "ppa",
         rng: Rng = secrets.token_bytes,
         on_change: Callable[[HemDevice], None] | None = None,
     ) -> None:
@@ -135,6 +147,8 @@ class HemDevice:
         self.index = index
         self.state = state
         self.clock = clock or EmuClock()
+        self.default_hardware = check_hardware(hardware)
+        self.default_rate = self.clock.rate
         self.trusted_backend = trusted_backend
         self.rtc_at_boot = rtc_at_boot
         self.https = https
@@ -177,14 +191,22 @@ class HemDevice:
         self.fls_state = 0
         self.tls_required = False
         self.checkin_actions: frozenset[str] = frozenset({"OK"})
+        self.hardware = self.default_hardware
 
     def reset_to(self, state: HemState) -> None:
-        """Back to ``state`` with every knob at its default (and the skew at 0), then a reboot."""
+        """Back to ``state`` with every knob at its default (skew 0, the clock at its default
+        rate, the default hardware form), then a reboot."""
         with self.lock:
             self.state = state
             self._default_knobs()
             self.clock.set_skew(0)
+            self.clock.set_rate(self.default_rate)
             self.reboot()
+
+    def set_hardware(self, form: object) -> None:
+        """Present itself as a PPA or an EPA (``DecodeError`` for anything else)."""
+        with self.lock:
+            self.hardware = check_hardware(form)
 
     def set_rtc(self, on: bool) -> None:
         with self.lock:
@@ -232,6 +254,8 @@ class HemDevice:
                 "rtc_set": self.rtc_set,
                 "rtc_at_boot": self.rtc_at_boot,
                 "skew": self.clock.skew,
+                "clock_rate": self.clock.rate,
+                "hardware": self.hardware,
                 "fls_state": self.fls_state,
                 "tls_required": self.tls_required,
                 "pacing_s": self.pacing_s,

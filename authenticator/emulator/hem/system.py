@@ -37,6 +37,7 @@ from authenticator.protocol.keys import PublicKey
 
 __all__ = [
     "FIRMWARE",
+    "HARDWARE",
     "checkin",
     "checkin_challenge",
     "get_config",
@@ -55,8 +56,10 @@ def _blob(label: str, size: int) -> bytes:
     return hashlib.sha512(f"encedo-emulator {label}".encode()).digest()[:size]
 
 
+HARDWARE = {"ppa": "PPA rev 2.2 (emulated)", "epa": "EPA rev 1.0 (emulated)"}
+"""``hwv`` per hardware form: clients tell a PPA from an EPA by "PPA"/"EPA" in it."""
+
 FIRMWARE = {
-    "hwv": "EMU rev 1.0",
     "fwv": "Encedo nGINE FW v1.2.2 (emulated)",
     "fwk": b64encode(_blob("fwk", 32)),
     "fws": b64encode(_blob("fws", 64)),
@@ -64,6 +67,15 @@ FIRMWARE = {
     "blk": b64encode(_blob("blk", 32)),
     "bls": b64encode(_blob("bls", 64)),
 }
+"""The rest of ``/api/system/version``, the same on both forms (``blv`` always: the python
+client needs it)."""
+
+PPA_ONLY_VERSION = {"uis": b64encode(_blob("uis", 32))}
+"""A PPA also reports the signature of the Manager it hosts (an EPA hosts none)."""
+
+PPA_DISK0_SECTORS = 8388607
+PPA_CAPACITY_SECTORS = 120979451
+"""The PPA's microSD card as the docs' configuration sample describes it (in sectors)."""
 
 
 def _rfc3339(unix: int) -> str:
@@ -90,12 +102,19 @@ def status(dev: HemDevice, *, host: str | None) -> dict[str, Any]:
             out["time"] = now
         out["temp"] = 36
         out["fls_state"] = dev.fls_state
+        if dev.hardware == "ppa":
+            disk1 = PPA_CAPACITY_SECTORS - PPA_DISK0_SECTORS
+            out["storage"] = [f"{PPA_DISK0_SECTORS}:-", f"{disk1}:-"]
         return out
 
 
 def version(dev: HemDevice) -> dict[str, Any]:
-    """``GET /api/system/version`` (``blv`` always present: the python client needs it)."""
-    return dict(FIRMWARE)
+    """``GET /api/system/version``: ``hwv`` names the hardware form; a PPA adds ``uis``."""
+    with dev.lock:
+        out: dict[str, Any] = {"hwv": HARDWARE[dev.hardware], **FIRMWARE}
+        if dev.hardware == "ppa":
+            out |= PPA_ONLY_VERSION
+        return out
 
 
 def checkin_challenge(dev: HemDevice) -> dict[str, Any]:
@@ -129,6 +148,8 @@ def checkin(dev: HemDevice, body: Mapping[str, Any]) -> dict[str, Any]:
             raise Refusal(401, "the check-in answer is for an unknown or used challenge")
         dev.clock.set_time(answer.iat)
         dev.rtc_set = True
+        dev.state.uts = answer.iat  # "last RTC update timestamp"
+        dev.changed()
         action = answer.action
         if not dev.config.trusted_backend or action not in dev.checkin_actions:
             return {"status": "OK" if action != "???" else "???"}
@@ -172,9 +193,15 @@ def get_config(dev: HemDevice, who: Principal | None) -> dict[str, Any]:
             "http_option_hsts": cfg.http_option_hsts,
             "http_option_dosprot_mode": cfg.http_option_dosprot_mode,
             "ip": cfg.ip,
-            "spk": dev.session.public.b64,
-            "nonce": nonce,
         }
+        if dev.hardware == "ppa":
+            out |= {
+                "genuine_id": "01" + hashlib.sha256(st.devid.encode()).hexdigest()[:16],
+                "storage_mode": 81,
+                "storage_disk0size": PPA_DISK0_SECTORS,
+                "storage_capacity": PPA_CAPACITY_SECTORS,
+            }
+        out |= {"spk": dev.session.public.b64, "nonce": nonce}
         return out
 
 
@@ -208,7 +235,6 @@ def set_config(
             updated = updated or new_userkey != dev.state.userkey
             dev.state.userkey = new_userkey
         if updated:
-            dev.state.uts = dev.clock.now()
             dev.changed()
         return {"updated": updated}
 
