@@ -1,0 +1,300 @@
+"""The xdg-desktop-portal interfaces the app uses: Screenshot and Background (no Qt here).
+
+Why a portal: on Wayland a client cannot read the screen (``QScreen.grabWindow`` returns nothing
+useful), and inside Flatpak it cannot write ``~/.config/autostart``. The portal
+(``org.freedesktop.portal.Desktop`` on the session bus) does both on the desktop's behalf, asking
+the person where the desktop's policy wants it.
+
+How a portal call goes: the method returns a *request* object path at once; the answer comes
+later as the ``Response(u code, a{sv} results)`` signal of that request (code 0 = done, 1 = the
+person cancelled, 2 = failed or refused). The request's path is predictable from our unique bus
+name and a ``handle_token`` we choose, so the signal is subscribed to *before* the call and
+cannot be missed. Every call here is blocking jeepney with a deadline: run them on a worker
+thread, never on the GUI thread (a person may take a minute in an interactive dialog).
+
+``screenshot()`` asks for a non-interactive picture first; when the portal refuses it (code 2 —
+recent portals want a permission for that, which the person grants in the interactive dialog),
+it asks again interactively. The picture comes back as a file the portal wrote (usually in the
+Pictures folder); :func:`take_screenshot_file` reads it and removes it, since the person never
+asked for a screenshot to be kept.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import secrets
+import time
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from authenticator.errors import StateError, UserCancelled
+
+__all__ = [
+    "PORTAL",
+    "PortalInfo",
+    "in_flatpak",
+    "portal_info",
+    "request_background",
+    "screenshot",
+    "take_screenshot_file",
+]
+
+log = logging.getLogger(__name__)
+
+PORTAL = "org.freedesktop.portal.Desktop"
+PORTAL_PATH = "/org/freedesktop/portal/desktop"
+SCREENSHOT = "org.freedesktop.portal.Screenshot"
+BACKGROUND = "org.freedesktop.portal.Background"
+REQUEST = "org.freedesktop.portal.Request"
+CALL_TIMEOUT = 10.0  # the first call may start the portal and its backend
+QUIET_TIMEOUT = 15.0  # a non-interactive screenshot
+INTERACTIVE_TIMEOUT = 180.0  # the person answers a dialog
+_DONE, _CANCELLED = 0, 1
+
+
+@dataclass(frozen=True, slots=True)
+class PortalInfo:
+    """What the portal offers here (for the "This desktop" report)."""
+
+    running: bool
+    activatable: bool
+    screenshot_version: int | None  # None: the Screenshot interface is missing
+    background_version: int | None
+
+
+def in_flatpak(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether this process runs inside a Flatpak sandbox (the portal is then the only way)."""
+    env = os.environ if environ is None else environ
+    return bool(env.get("FLATPAK_ID")) or os.path.exists("/.flatpak-info")
+
+
+# ---------------------------------------------------------------- plumbing
+
+
+def _connect(bus: str, timeout: float) -> Any:
+    from jeepney.io.blocking import open_dbus_connection
+
+    return open_dbus_connection(bus=bus, auth_timeout=timeout)
+
+
+def _request_path(unique_name: str, token: str) -> str:
+    sender = unique_name.lstrip(":").replace(".", "_")
+    return f"{PORTAL_PATH}/request/{sender}/{token}"
+
+
+def _call_with_response(
+    conn: Any,
+    interface: str,
+    method: str,
+    *,
+    signature: str,
+    args: tuple[Any, ...],
+    token: str,
+    timeout: float,
+) -> tuple[int, dict[str, Any]]:
+    """Call a portal method that answers through a Request; (code, results)."""
+    from jeepney import DBusAddress, MatchRule, message_bus, new_method_call
+    from jeepney.wrappers import DBusErrorResponse, unwrap_msg
+
+    path = _request_path(conn.unique_name, token)
+    queue: deque[Any] = deque()
+    rule = MatchRule(type="signal", interface=REQUEST, member="Response", path=path)
+    conn.send_and_get_reply(message_bus.AddMatch(rule), timeout=CALL_TIMEOUT)
+    handles = [conn.filter(rule, queue=queue, bufsize=4)]
+    target = DBusAddress(PORTAL_PATH, bus_name=PORTAL, interface=interface)
+    try:
+        reply = conn.send_and_get_reply(
+            new_method_call(target, method, signature, args), timeout=CALL_TIMEOUT
+        )
+        (handle,) = unwrap_msg(reply)
+    except DBusErrorResponse as exc:
+        raise StateError(
+            f"The desktop portal refused the request ({exc.name}); see Settings → This desktop."
+        ) from exc
+    if handle != path:  # portals before 0.9 chose the path themselves
+        other = MatchRule(type="signal", interface=REQUEST, member="Response", path=handle)
+        conn.send_and_get_reply(message_bus.AddMatch(other), timeout=CALL_TIMEOUT)
+        handles.append(conn.filter(other, queue=queue, bufsize=4))
+    try:
+        message = conn.recv_until_filtered(queue, timeout=timeout)
+    except TimeoutError:
+        with contextlib.suppress(Exception):  # tell the portal we gave up (closes a dialog)
+            close = DBusAddress(handle, bus_name=PORTAL, interface=REQUEST)
+            conn.send(new_method_call(close, "Close"))
+        raise
+    finally:
+        for filter_handle in handles:
+            filter_handle.close()
+    code, results = message.body
+    return int(code), {key: value[1] for key, value in dict(results).items()}
+
+
+def _property(conn: Any, interface: str, name: str) -> Any:
+    from jeepney import DBusAddress, MessageFlag, Properties
+    from jeepney.wrappers import unwrap_msg
+
+    target = DBusAddress(PORTAL_PATH, bus_name=PORTAL, interface=interface)
+    message = Properties(target).get(name)
+    message.header.flags |= MessageFlag.no_auto_start
+    (value,) = unwrap_msg(conn.send_and_get_reply(message, timeout=CALL_TIMEOUT))
+    return value[1]
+
+
+# ---------------------------------------------------------------- what is there
+
+
+def portal_info(bus: str = "SESSION", *, timeout: float = 2.0) -> PortalInfo:
+    """Whether the portal runs (or can be started) and which of our interfaces it has.
+
+    Starts nothing: when the portal is not running, only "activatable" is known.
+    """
+    from jeepney import MessageFlag, message_bus
+    from jeepney.wrappers import DBusErrorResponse, unwrap_msg
+
+    with _connect(bus, timeout) as conn:
+
+        def ask(message: Any) -> Any:
+            message.header.flags |= MessageFlag.no_auto_start
+            return unwrap_msg(conn.send_and_get_reply(message, timeout=timeout))[0]
+
+        running = bool(ask(message_bus.NameHasOwner(PORTAL)))
+        activatable = PORTAL in ask(message_bus.ListActivatableNames())
+        versions: dict[str, int | None] = {SCREENSHOT: None, BACKGROUND: None}
+        if running:
+            for interface in versions:
+                with contextlib.suppress(DBusErrorResponse, TimeoutError):
+                    versions[interface] = int(_property(conn, interface, "version"))
+        return PortalInfo(running, activatable, versions[SCREENSHOT], versions[BACKGROUND])
+
+
+# ---------------------------------------------------------------- Screenshot
+
+
+def screenshot(
+    *,
+    interactive: bool | None = None,
+    bus: str = "SESSION",
+    parent_window: str = "",
+    timeout: float | None = None,
+) -> Path:
+    """Ask the portal for a picture of the screen; the file it wrote.
+
+    ``interactive=None`` (the default) asks quietly first and interactively when the portal
+    refuses the quiet way. Raises ``UserCancelled`` when the person cancels, ``StateError`` when
+    there is no portal or it fails, ``TimeoutError`` when it does not answer in time.
+    """
+    attempts = [False, True] if interactive is None else [interactive]
+    try:
+        conn = _connect(bus, CALL_TIMEOUT)
+    except Exception as exc:  # no bus at all
+        raise StateError(
+            "The screen cannot be read here: no session bus to reach the desktop portal."
+        ) from exc
+    with conn:
+        last = 0
+        for quietly_or_not in attempts:
+            token = "encedo_" + secrets.token_hex(8)
+            options = {
+                "handle_token": ("s", token),
+                "modal": ("b", True),
+                "interactive": ("b", quietly_or_not),
+            }
+            wait = timeout or (INTERACTIVE_TIMEOUT if quietly_or_not else QUIET_TIMEOUT)
+            started = time.monotonic()
+            code, results = _call_with_response(
+                conn,
+                SCREENSHOT,
+                "Screenshot",
+                signature="sa{sv}",
+                args=(parent_window, options),
+                token=token,
+                timeout=wait,
+            )
+            log.info(
+                "screenshot portal (%s): code %d in %.0f ms",
+                "interactive" if quietly_or_not else "quiet",
+                code,
+                (time.monotonic() - started) * 1000,
+            )
+            if code == _DONE and results.get("uri"):
+                return _file_of(str(results["uri"]))
+            if code == _CANCELLED:
+                raise UserCancelled("The screenshot was cancelled.")
+            last = code
+    raise StateError(
+        f"The desktop portal could not take a screenshot (code {last}); select the QR code in a "
+        "picture file or paste its text instead."
+    )
+
+
+def _file_of(uri: str) -> Path:
+    parts = urlsplit(uri)
+    if parts.scheme != "file":
+        raise StateError(
+            "The desktop portal returned the screenshot in a form this app cannot read."
+        )
+    return Path(unquote(parts.path))
+
+
+def take_screenshot_file(path: Path) -> bytes:
+    """The bytes of the portal's screenshot file, which is then removed (best effort)."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise StateError("The screenshot the desktop portal made could not be read.") from exc
+    with contextlib.suppress(OSError):
+        path.unlink()
+    return data
+
+
+# ---------------------------------------------------------------- Background
+
+
+def request_background(
+    *,
+    autostart: bool,
+    commandline: list[str],
+    reason: str,
+    bus: str = "SESSION",
+    timeout: float = INTERACTIVE_TIMEOUT,
+) -> bool:
+    """Ask to run in the background and (not) be started at login; whether autostart is on.
+
+    The Flatpak way of "start at login": the portal writes the autostart entry for the sandboxed
+    app. Raises ``UserCancelled`` when the person says no, ``StateError`` when there is no portal.
+    """
+    token = "encedo_" + secrets.token_hex(8)
+    options = {
+        "handle_token": ("s", token),
+        "reason": ("s", reason),
+        "autostart": ("b", autostart),
+        "commandline": ("as", list(commandline)),
+        "dbus-activatable": ("b", False),
+    }
+    try:
+        conn = _connect(bus, CALL_TIMEOUT)
+    except Exception as exc:  # no bus at all
+        raise StateError("No session bus to reach the desktop portal.") from exc
+    with conn:
+        code, results = _call_with_response(
+            conn,
+            BACKGROUND,
+            "RequestBackground",
+            signature="sa{sv}",
+            args=("", options),
+            token=token,
+            timeout=timeout,
+        )
+    if code == _CANCELLED:
+        raise UserCancelled("Running in the background was not allowed.")
+    if code != _DONE:
+        raise StateError(
+            f"The desktop portal refused to run the app in the background (code {code})."
+        )
+    return bool(results.get("autostart", False))
