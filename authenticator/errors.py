@@ -17,7 +17,8 @@ person can act on and never contain a secret (keys, tokens, passphrases, sealed 
      │    ├── WrongPassphraseError
      │    ├── CorruptStoreError          a file is damaged; never silently reset
      │    ├── KeychainError              the OS keychain is absent, locked or hung
-     │    └── StoreBusyError             another process holds the store for too long
+     │    ├── StoreBusyError             another process holds the store for too long
+     │    └── UnsafeFolderError          the agent's socket folder is not ours alone
      ├── NetError                       talking to the HEM or the broker failed
      │    ├── TransportError             no (complete) HTTP answer: e.g. dropped mid-answer
      │    │    ├── ConnectError          refused, unreachable, name not found
@@ -43,7 +44,9 @@ person can act on and never contain a secret (keys, tokens, passphrases, sealed 
      │    ├── AlreadyAnsweredError
      │    ├── WrongHemPassphraseError    the HEM refused a login (not our store's passphrase)
      │    ├── RateLimitedError
+     │    ├── ProgramChangedError        a local program changed after it connected to the agent
      │    └── AgentUnavailableError
+     │         └── ForeignAgentError     the agent's socket is served by another OS user
      └── UserCancelled                  the person said no (deny, refuse, Ctrl-C at a prompt)
 
 Each class carries a stable machine ``code`` (used by ``--json`` output, the local agent and the
@@ -64,6 +67,7 @@ __all__ = [
     "CorruptStoreError",
     "DecodeError",
     "ExpiredError",
+    "ForeignAgentError",
     "Forbidden",
     "Gone",
     "HandledElsewhere",
@@ -77,6 +81,7 @@ __all__ = [
     "NoSuchRequestError",
     "NotAcceptable",
     "NotFound",
+    "ProgramChangedError",
     "ProtocolError",
     "RateLimitedError",
     "Rejected",
@@ -89,6 +94,7 @@ __all__ = [
     "Unauthorized",
     "Unavailable",
     "UnknownScopeError",
+    "UnsafeFolderError",
     "UserCancelled",
     "WrongHemPassphraseError",
     "WrongPassphraseError",
@@ -171,6 +177,16 @@ class KeychainError(StoreError):
 class StoreBusyError(StoreError):
     code = "busy"
     default_message = "Another authenticator process is using the store; try again in a moment."
+
+
+class UnsafeFolderError(StoreError):
+    """The folder of the agent's socket is not a private folder of this user (another user may
+    have made it to stand in for the app): refused, never repaired."""
+
+    code = "unsafe_folder"
+    default_message = (
+        "The folder of the authenticator's socket is not private to you; remove it and try again."
+    )
 
 
 # ---------------------------------------------------------------------------- network
@@ -315,9 +331,30 @@ class RateLimitedError(StateError):
     default_message = "Too many requests from this program; wait a moment and try again."
 
 
+class ProgramChangedError(StateError):
+    """The local program that connected to the agent exec'd another program, exited (handing its
+    connection to another process) or its process id now belongs to another program."""
+
+    code = "program_changed"
+    default_message = (
+        "The program changed after it connected (it started another program or exited); "
+        "its request was refused. Run it again."
+    )
+
+
 class AgentUnavailableError(StateError):
     code = "agent_unavailable"
     default_message = "The authenticator app is not running."
+
+
+class ForeignAgentError(AgentUnavailableError):
+    """The agent's socket is served by a process of another OS user: never talked to."""
+
+    code = "foreign_agent"
+    default_message = (
+        "The authenticator's socket is served by another user's program, not by your app; "
+        "nothing was sent to it."
+    )
 
 
 class UserCancelled(AuthenticatorError):
