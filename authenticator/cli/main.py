@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from authenticator import __version__
-from authenticator.cli import exitcodes
+from authenticator.cli import exitcodes, terminal
 from authenticator.errors import AuthenticatorError
 
 __all__ = ["build_parser", "main"]
@@ -183,8 +183,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return start_app(args)
         return _handlers()[args.command](args)
     except AuthenticatorError as exc:
-        print(f"authenticator: {exc}", file=sys.stderr)
+        terminal.err([f"authenticator: {exc}"])  # a peer's words may be in it: one line, escaped
         return exitcodes.code_for(exc)
     except KeyboardInterrupt:
-        print("authenticator: interrupted.", file=sys.stderr)
+        terminal.err("authenticator: interrupted.")
         return exitcodes.DENIED

@@ -1,22 +1,28 @@
-"""Printing results: one JSON document with ``--json``, readable lines otherwise."""
+"""Printing results: one JSON document with ``--json``, readable lines otherwise.
+
+Both go through the one terminal writer (:mod:`authenticator.cli.terminal`): no field can move
+the cursor, and ``--json`` is exact JSON with every control character escaped.
+"""
 
 from __future__ import annotations
 
-import json
 import sys
 import time
+from collections.abc import Sequence
 from typing import Any
+
+from authenticator.cli import terminal
 
 __all__ = ["clock_time", "emit", "in_words", "local_time"]
 
 
-def emit(args: Any, data: object, text: str) -> None:
-    """Print ``data`` as JSON (``--json``) or ``text``, on stdout."""
+def emit(args: Any, data: object, text: str | Sequence[str]) -> None:
+    """Print ``data`` as JSON (``--json``) or ``text`` (one line per item of a list), on stdout."""
     if getattr(args, "json", False):
-        print(json.dumps(data, ensure_ascii=False, indent=2))
+        sys.stdout.write(terminal.json_text(data) + "\n")
+        sys.stdout.flush()
     elif text:
-        print(text)
-    sys.stdout.flush()
+        terminal.out(text)
 
 
 def local_time(ts: int | None) -> str:

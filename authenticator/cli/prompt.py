@@ -1,7 +1,9 @@
 """Talking to the person at the terminal: passphrases (never echoed) and yes/no questions.
 
 Prompts go to the controlling terminal (``/dev/tty``) so that ``$(authenticator token …)`` still
-captures only the token on stdout.
+captures only the token on stdout. Every question and line goes through the terminal writer
+(:func:`authenticator.cli.terminal.visible`): a HEM name or a program's words in a question cannot
+move the cursor or rewrite the line above.
 """
 
 from __future__ import annotations
@@ -10,9 +12,10 @@ import contextlib
 import getpass
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import IO
 
+from authenticator.cli import terminal
 from authenticator.errors import UserCancelled
 
 __all__ = ["ask_passphrase", "ask_yes_no", "has_terminal", "say"]
@@ -42,9 +45,9 @@ def has_terminal() -> bool:
         return False
 
 
-def say(text: str) -> None:
-    """A line for the person (stderr, or the terminal), never on stdout."""
-    print(text, file=sys.stderr, flush=True)
+def say(text: str | Sequence[str]) -> None:
+    """Lines for the person (stderr), never on stdout; one line per item of a list."""
+    terminal.err(text)
 
 
 def ask_yes_no(question: str, *, default: bool = False) -> bool:
@@ -52,7 +55,7 @@ def ask_yes_no(question: str, *, default: bool = False) -> bool:
     suffix = " [Y/n] " if default else " [y/N] "
     try:
         with _tty() as (inp, out):
-            out.write(question + suffix)
+            out.write(terminal.visible(question) + suffix)
             out.flush()
             answer = inp.readline()
     except KeyboardInterrupt as exc:
@@ -67,7 +70,7 @@ def ask_passphrase(prompt: str, *, confirm: bool = False) -> str:
     """Read a passphrase without echo (twice when ``confirm``)."""
     try:
         with _tty() as (_inp, out):
-            first = getpass.getpass(prompt, stream=out)
+            first = getpass.getpass(terminal.visible(prompt), stream=out)
             if confirm:
                 again = getpass.getpass("Repeat it: ", stream=out)
                 if again != first:

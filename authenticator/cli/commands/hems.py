@@ -18,9 +18,9 @@ def list_hems(args: argparse.Namespace) -> int:
         lines = []
         for h in hems:
             lines.append(f"{h.name}  ({h.source}) {h.hostname}")
-            lines.append(f"  user {h.user or '-'} {h.email}; this computer is {h.label!r}")
+            lines.append(f"  user {h.user or '-'} {h.email}; this computer is “{h.label}”")
             lines.append(f"  paired {local_time(h.paired_at)}, last used {local_time(h.last_used)}")
-        emit(args, [h.to_json() for h in hems], "\n".join(lines) or "No HEM is paired yet.")
+        emit(args, [h.to_json() for h in hems], lines or ["No HEM is paired yet."])
         return exitcodes.SUCCESS
     finally:
         core.close()
@@ -47,14 +47,15 @@ def unpair(args: argparse.Namespace) -> int:
             "problems": list(result.problems),
         }
         if result.removed:
-            emit(args, data, f"Unpaired {result.name}.")
+            emit(args, data, [f"Unpaired {result.name}."])
             return exitcodes.SUCCESS
-        for problem in result.problems:
-            say(problem)
+        say(list(result.problems))
         emit(args, data, "")
         say(
-            f"{result.name} is still paired. Try again later, or forget it on this computer only "
-            f"with: authenticator unpair {result.name!r} --local-only"
+            [
+                f"{result.name} is still paired. Try again later, or forget it on this computer "
+                f"only with: authenticator unpair {result.name!r} --local-only"
+            ]
         )
         return exitcodes.OTHER
     finally:

@@ -29,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
                     f"The journal was altered: entry {report.first_broken} is broken "
                     f"({report.reason})."
                 )
-            emit(args, data, text)
+            emit(args, data, [text])
             return exitcodes.SUCCESS if report.ok else exitcodes.OTHER
         entries = core.journal_entries(limit=max(1, args.limit))
         lines = [f"{local_time(e.ts)}  {e.kind:<24} {e.hem or '-':<16} {e.text}" for e in entries]
@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
                 }
                 for e in entries
             ],
-            "\n".join(lines) or "The journal is empty.",
+            lines or ["The journal is empty."],
         )
         return exitcodes.SUCCESS
     finally:

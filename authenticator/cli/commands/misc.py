@@ -29,10 +29,10 @@ def lock(args: argparse.Namespace) -> int:
         emit(
             args,
             {"locked": False, "running": False},
-            "The app is not running; nothing is unlocked.",
+            ["The app is not running; nothing is unlocked."],
         )
         return exitcodes.SUCCESS
-    emit(args, {"locked": True, "running": True}, "Locked.")
+    emit(args, {"locked": True, "running": True}, ["Locked."])
     return exitcodes.SUCCESS
 
 

@@ -36,15 +36,21 @@ def _confirm(args: argparse.Namespace, question: str) -> bool:
 
 def _show_preview(preview: PairingPreview) -> None:
     qr = preview.qr
-    say("Pairing request")
-    say(f"  HEM:       {qr.hostname or '(not given)'}")
-    say(f"  User:      {qr.user or '(not given)'}  {qr.email}")
     where = preview.location.describe()
-    say(f"  Shown from: {where or 'unknown'}")
-    say(f"  Broker:    {preview.broker_url}")
+    lines = [
+        "Pairing request (as the pairing code states it; nothing here is verified yet)",
+        f"  HEM:        {qr.hostname or '(not given)'}",
+        f"  User:       {qr.user or '(not given)'}",
+        f"  E-mail:     {qr.email or '(not given)'}",
+        f"  Shown from — reported by the broker: {where or 'unknown'}",
+        f"  Broker:     {preview.broker_url}",
+    ]
     if not preview.has_fingerprint:
-        say("  Note: this code carries no fingerprint of the request; pair only if you just")
-        say("  opened it in your own Encedo Manager.")
+        lines.append(
+            "  Note: this code carries no fingerprint of the request; pair only if you just"
+        )
+        lines.append("  opened it in your own Encedo Manager.")
+    say(lines)
 
 
 def _by_qr(core: Core, args: argparse.Namespace) -> int:
@@ -58,25 +64,26 @@ def _by_qr(core: Core, args: argparse.Namespace) -> int:
     emit(
         args,
         hem.to_json(),
-        f"Paired with {hem.hostname or hem.name}; this app calls it {hem.name!r}.",
+        [f"Paired with {hem.hostname or hem.name}; this app calls it {hem.name!r}."],
     )
     return exitcodes.SUCCESS
 
 
 def _show_direct(preview: DirectPreview) -> None:
-    say(f"HEM at {preview.url}")
+    lines = [f"HEM at {preview.url}"]
     if preview.firmware:
-        say(f"  Firmware: {preview.firmware}")
+        lines.append(f"  Firmware — as the HEM reports it: {preview.firmware}")
     if preview.certificate is not None:
         trust = (
             "trusted by this computer"
             if preview.trusted_by_system
             else "NOT signed by a known authority"
         )
-        say(f"  Certificate ({trust}), SHA-256:")
-        say(f"    {preview.certificate.grouped}")
+        lines.append(f"  Certificate ({trust}), SHA-256:")
+        lines.append(f"    {preview.certificate.grouped}")
         if preview.needs_pin:
-            say("  Compare it with the fingerprint your HEM shows; it will be pinned.")
+            lines.append("  Compare it with the fingerprint your HEM shows; it will be pinned.")
+    say(lines)
 
 
 def _direct(core: Core, args: argparse.Namespace) -> int:
@@ -94,7 +101,9 @@ def _direct(core: Core, args: argparse.Namespace) -> int:
         )
     hem = core.pair_direct(preview, passphrase, name=args.name, label=args.label)
     emit(
-        args, hem.to_json(), f"Paired directly with {hem.hostname}; this app calls it {hem.name!r}."
+        args,
+        hem.to_json(),
+        [f"Paired directly with {hem.hostname}; this app calls it {hem.name!r}."],
     )
     return exitcodes.SUCCESS
 

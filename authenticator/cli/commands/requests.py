@@ -14,17 +14,39 @@ from authenticator.errors import NoSuchRequestError
 from authenticator.protocol.periods import Period
 
 
-def _describe(req: AccessRequest, now: int) -> str:
+def _text(value: object) -> str:
+    """The text of a field, whether the model gives a str or cleaned outside text."""
+    return str(getattr(value, "text", value) or "")
+
+
+def who_rows(req: AccessRequest) -> list[tuple[str, str]]:
+    """Who asks, each row named with whose claim it is (none of it is verified)."""
+    rows: list[tuple[str, str]] = []
+    if req.program is not None:
+        rows.append(("Program — claimed by the program", req.program.describe()))
+        if req.program.path:
+            rows.append(("Path", _text(req.program.path)))
+    elif req.source == "broker":
+        where = req.location.describe()
+        rows.append(("From — reported by the broker", where or "not reported"))
+    if req.reason:
+        name = "Reason — claimed by the program" if req.program else "Their note — not verified"
+        rows.append((name, _text(req.reason)))
+    return rows
+
+
+def request_lines(req: AccessRequest, now: int) -> list[str]:
+    """What a person reads about one request: the verified title and sentence first, then the
+    details, then who asks (labelled claims). One item per terminal line."""
     lines = [
         f"{req.id}  {req.hem}  ({req.source}, expires in {in_words(req.expires_at - now)})",
-        f"  {req.title}: {req.text}",
+        f"  {req.title} — asks to {req.info.phrase_for(req.hem)}.",
     ]
-    lines += [f"  {label}: {value}" for label, value in req.info.details]
-    if req.reason:
-        lines.append(f"  Reason given (not verified): {req.reason}")
+    rows = [*req.info.details, *who_rows(req)]
+    lines += [f"  {label}: {value}" for label, value in rows]
     if req.write_possible:
         lines.append("  Write access can be granted with --write.")
-    return "\n".join(lines)
+    return lines
 
 
 def list_requests(args: argparse.Namespace) -> int:
@@ -38,8 +60,8 @@ def list_requests(args: argparse.Namespace) -> int:
             )
             pending = core.refresh()
         now = core.clock.now()
-        text = "\n".join(_describe(r, now) for r in pending) or "No pending requests."
-        emit(args, [r.to_json() for r in pending], text)
+        lines = [line for r in pending for line in request_lines(r, now)]
+        emit(args, [r.to_json() for r in pending], lines or ["No pending requests."])
         return exitcodes.SUCCESS
     finally:
         core.close()
@@ -61,10 +83,10 @@ def approve(args: argparse.Namespace) -> int:
     try:
         req = _find(core, args.id)
         grant = core.approve(req.id, period, write=args.write)
-        text = (
+        text = [
             f"Approved: {req.grant_text(period, args.write)} — {req.info.phrase_for(req.hem)} "
             f"(until {clock_time(grant.exp)})."
-        )
+        ]
         emit(
             args,
             {
@@ -90,7 +112,7 @@ def deny(args: argparse.Namespace) -> int:
         emit(
             args,
             {"id": req.id, "denied": True, "reported": args.report},
-            f"{what}: {req.info.phrase_for(req.hem)}.",
+            [f"{what}: {req.info.phrase_for(req.hem)}."],
         )
         return exitcodes.SUCCESS
     finally:

@@ -11,7 +11,8 @@ import argparse
 import os
 import sys
 
-from authenticator.cli import exitcodes
+from authenticator.cli import exitcodes, terminal
+from authenticator.cli.commands.requests import who_rows
 from authenticator.cli.context import open_core
 from authenticator.cli.output import clock_time, in_words
 from authenticator.cli.prompt import ask_yes_no, has_terminal, say
@@ -22,7 +23,11 @@ from authenticator.protocol.periods import Period
 
 
 def _print_token(token: str) -> None:
-    sys.stdout.write(token + "\n")
+    terminal.out([token], limit=None)  # a token is base64url: the writer leaves it as it is
+
+
+def _print_json(data: object) -> None:
+    sys.stdout.write(terminal.json_text(data, indent=None) + "\n")
     sys.stdout.flush()
 
 
@@ -38,9 +43,7 @@ def _via_app(args: argparse.Namespace, period: Period) -> int | None:
     except AgentNotRunning:
         return None
     if getattr(args, "json", False):
-        import json
-
-        print(json.dumps(answer.to_json()))
+        _print_json(answer.to_json())
     else:
         _print_token(answer.token)
     return exitcodes.SUCCESS
@@ -70,13 +73,16 @@ def run(args: argparse.Namespace) -> int:
         )
         req = entry.request
         now = core.clock.now()
-        say(f"{req.title}: {req.text}")
-        for label, value in req.info.details:
-            say(f"  {label}: {value}")
-        if req.reason:
-            say(f"  Reason given (not verified): {req.reason}")
-        say(f"  The request expires in {in_words(req.expires_at - now)}.")
-        if not ask_yes_no(f"{req.grant_text(period, args.write)}?"):
+        what = req.info.phrase_for(req.hem)
+        rows = [*req.info.details, *who_rows(req)]
+        say(
+            [
+                f"{req.title} — a program asks to {what}.",
+                *(f"  {label}: {value}" for label, value in rows),
+                f"  The request expires in {in_words(req.expires_at - now)}.",
+            ]
+        )
+        if not ask_yes_no(f"{req.grant_text(period, args.write)}: {what}?"):
             core.deny(req.id)
             say("Denied.")
             return exitcodes.DENIED
@@ -84,12 +90,8 @@ def run(args: argparse.Namespace) -> int:
         say(f"Approved until {clock_time(grant.exp)}.")
         assert grant.token is not None  # noqa: S101 - a direct grant always carries the token
         if getattr(args, "json", False):
-            import json
-
-            print(
-                json.dumps(
-                    {"token": grant.token, "exp": grant.exp, "scope": grant.scope, "hem": req.hem}
-                )
+            _print_json(
+                {"token": grant.token, "exp": grant.exp, "scope": grant.scope, "hem": req.hem}
             )
         else:
             _print_token(grant.token)
