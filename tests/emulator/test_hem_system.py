@@ -57,7 +57,8 @@ def test_version_names_the_ppa_by_default(emu: Kit) -> None:
     body = emu.get("/api/system/version").json()
     assert list(body) == ["hwv", "fwv", "fwk", "fws", "blv", "blk", "bls", "uis"]
     assert body["hwv"] == "PPA rev 2.2 (emulated)"
-    assert "PPA" in body["hwv"] and "EPA" not in body["hwv"]  # how clients tell the forms apart
+    assert "PPA" in body["hwv"]  # how clients tell the forms apart
+    assert "EPA" not in body["hwv"]
     assert body["fwv"] == "Encedo nGINE FW v1.2.2 (emulated)"
     sizes = [len(b64decode(body[k])) for k in ("fwk", "fws", "blk", "bls", "uis")]
     assert sizes == [32, 64, 32, 64, 32]
