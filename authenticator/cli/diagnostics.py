@@ -1,8 +1,10 @@
 """``authenticator --diagnostics``: what a bug report needs, and nothing secret.
 
-Versions, paths, the keychain backend, whether the app is running, the desktop's tray and
-notification support, and whether each paired HEM and broker answers. No key, token,
-passphrase, pid or e-mail address is printed.
+Versions, paths, the keychain backend, whether the app is running, "This desktop" (display
+server, tray host, notification server and whether it draws actions, screenshot portal, keychain,
+lock signals, what the idle lock counts — each works / missing with its fix, ``gui.desktop``),
+and whether each paired HEM and broker answers. No key, token, passphrase, pid or e-mail address
+is printed.
 """
 
 from __future__ import annotations
@@ -114,11 +116,14 @@ def collect(home: str | None, environ: Mapping[str, str]) -> dict[str, Any]:
     except AuthenticatorError as exc:
         report["app"] = {"running": None, "error": exc.code}
     try:
-        from authenticator.gui.capabilities import desktop_capabilities
+        from authenticator.gui.desktop import as_json, checks, gather
 
-        report["desktop_support"] = desktop_capabilities()
+        facts = gather(environ, keychain=bool(report["keychain"]["available"]))
+        report["desktop_support"] = facts
+        report["this_desktop"] = as_json(checks(facts))
     except Exception as exc:  # noqa: BLE001 - diagnostics must never crash on a broken desktop
         report["desktop_support"] = {"error": type(exc).__name__}
+        report["this_desktop"] = []
     reach: list[dict[str, Any]] | str
     try:
         if core.store_mode() == "keychain":
@@ -158,7 +163,16 @@ def render(report: Mapping[str, Any]) -> str:
             else "not running"
         )
     )
-    lines.append(f"Desktop support: {report['desktop_support']}")
+    rows = report.get("this_desktop") or []
+    if rows:
+        width = max(len(row["title"]) for row in rows)
+        lines.append("This desktop:")
+        for row in rows:
+            lines.append(f"  {row['title']:<{width}}  {row['state']:<7}  {row['detail']}")
+            if row["fix"]:
+                lines.append(f"  {'':<{width}}  {'':<7}  fix: {row['fix']}")
+    else:
+        lines.append(f"This desktop: not checked ({report['desktop_support']})")
     reach = report["reachability"]
     if isinstance(reach, str):
         lines.append(f"Reachability: {reach}")

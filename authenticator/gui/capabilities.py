@@ -27,6 +27,9 @@ __all__ = ["desktop_capabilities", "display_status"]
 NOTIFICATIONS = "org.freedesktop.Notifications"
 SECRETS = "org.freedesktop.secrets"
 STATUS_NOTIFIER_WATCHER = "org.kde.StatusNotifierWatcher"
+PORTAL = "org.freedesktop.portal.Desktop"
+MUTTER_IDLE = "org.gnome.Mutter.IdleMonitor"
+SCREENSAVERS = ("org.freedesktop.ScreenSaver", "org.gnome.ScreenSaver", "org.mate.ScreenSaver")
 _HEADLESS_PLATFORMS = {
     "offscreen",
     "minimal",
@@ -41,16 +44,22 @@ _app: Any = None  # the QApplication created here, kept alive for the process
 
 
 def desktop_capabilities(
-    environ: Mapping[str, str] | None = None, *, timeout: float = 2.0
+    environ: Mapping[str, str] | None = None, *, timeout: float = 2.0, qt: bool = True
 ) -> dict[str, object]:
-    """A JSON-ready report of the desktop's display, tray, notifications and Secret Service."""
+    """A JSON-ready report of the desktop's display, tray, notifications and Secret Service.
+
+    Also, on the session bus: the status-notifier watcher's host, the desktop portal's
+    Screenshot and Background interfaces, screen savers and GNOME's idle monitor. ``qt=False``
+    leaves out the tray check, which needs Qt's GUI thread (the caller fills it in).
+    """
     env = os.environ if environ is None else environ
     display_ok, display_kind = display_status(env)
     report: dict[str, object] = {
         "platform": sys.platform,
         "display": {"available": display_ok, "kind": display_kind},
-        "tray": _tray(display_ok),
     }
+    if qt:
+        report["tray"] = _tray(display_ok)
     if sys.platform.startswith("linux") or "bsd" in sys.platform:
         report.update(_session_bus(env, timeout))
     else:
@@ -147,6 +156,9 @@ def _session_bus(environ: Mapping[str, str], timeout: float) -> dict[str, object
             "notifications": dict(none),
             "status_notifier_watcher": dict(none),
             "secret_service": dict(none),
+            "portal": dict(none),
+            "screensavers": [],
+            "mutter_idle": False,
         }
     result: dict[str, object] = {}
     failure: list[str] = []
@@ -211,9 +223,43 @@ def _probe_bus(address: str, timeout: float) -> dict[str, object]:
                 notifications["actions"] = "actions" in capabilities
             except DBusErrorResponse as exc:
                 notifications["error"] = exc.name
+        watcher = owned(STATUS_NOTIFIER_WATCHER)
+        if watcher["available"]:
+            watcher["host_registered"] = _property(
+                call,
+                STATUS_NOTIFIER_WATCHER,
+                "/StatusNotifierWatcher",
+                STATUS_NOTIFIER_WATCHER,
+                "IsStatusNotifierHostRegistered",
+            )
+        portal = owned(PORTAL)
+        if portal["available"]:
+            for interface, key in (
+                ("org.freedesktop.portal.Screenshot", "screenshot"),
+                ("org.freedesktop.portal.Background", "background"),
+            ):
+                portal[key] = _property(
+                    call, PORTAL, "/org/freedesktop/portal/desktop", interface, "version"
+                )
         return {
             "session_bus": {"available": True},
             "notifications": notifications,
-            "status_notifier_watcher": owned(STATUS_NOTIFIER_WATCHER),
+            "status_notifier_watcher": watcher,
             "secret_service": owned(SECRETS),
+            "portal": portal,
+            "screensavers": [n for n in SCREENSAVERS if owned(n)["available"]],
+            "mutter_idle": bool(owned(MUTTER_IDLE)["available"]),
         }
+
+
+def _property(call: Any, name: str, path: str, interface: str, prop: str) -> object:
+    """A property's value (``None`` when the object or the property is missing)."""
+    from jeepney import DBusAddress, Properties
+    from jeepney.wrappers import DBusErrorResponse
+
+    try:
+        (value,) = call(Properties(DBusAddress(path, bus_name=name, interface=interface)).get(prop))
+    except DBusErrorResponse:
+        return None
+    signature, data = value
+    return data if signature in ("b", "u", "i", "s") else None

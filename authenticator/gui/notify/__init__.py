@@ -5,7 +5,10 @@
 
 1. ``freedesktop`` — org.freedesktop.Notifications through jeepney, with Approve / Deny / Open
    (Linux and the BSDs), when a session bus is set, a notification server runs there (or can be
-   started by the bus) and it answers within ``probe_timeout`` (1 s);
+   started by the bus) and it answers within ``probe_timeout`` (1 s). When that server cannot
+   show the buttons (no ``actions`` capability, or one that draws none, see
+   ``freedesktop.BUTTONLESS``), the bubble only tells and the window comes forward to answer:
+   ``freedesktop+window`` (:class:`~authenticator.gui.notify.window.BubbleAndWindowNotifier`);
 2. ``tray`` — the tray icon's balloon (no buttons: a click means Open), when a system tray is there;
 3. ``window`` — raise the approval window.
 
@@ -28,12 +31,13 @@ from PySide6.QtWidgets import QSystemTrayIcon
 
 from authenticator.gui.notify.base import Action, ActionCallback, Notifier
 from authenticator.gui.notify.tray import TrayBalloonNotifier
-from authenticator.gui.notify.window import WindowNotifier
+from authenticator.gui.notify.window import BubbleAndWindowNotifier, WindowNotifier
 
 __all__ = [
     "BACKENDS",
     "Action",
     "ActionCallback",
+    "BubbleAndWindowNotifier",
     "Notifier",
     "TrayBalloonNotifier",
     "WindowNotifier",
@@ -50,7 +54,9 @@ def _tray_available() -> bool:
     return bool(QSystemTrayIcon.isSystemTrayAvailable())
 
 
-def _freedesktop(on_action: ActionCallback, bus: str | None, timeout: float) -> Notifier | None:
+def _freedesktop(
+    on_action: ActionCallback, bus: str | None, timeout: float, attention: Callable[[str], None]
+) -> Notifier | None:
     if not (sys.platform.startswith("linux") or "bsd" in sys.platform):
         return None
     address = bus or os.environ.get("DBUS_SESSION_BUS_ADDRESS", "")
@@ -64,7 +70,16 @@ def _freedesktop(on_action: ActionCallback, bus: str | None, timeout: float) -> 
         return None
     notifier = FreedesktopNotifier(on_action, bus=address)
     if notifier.wait_ready(timeout):
-        return notifier
+        if notifier.draws_buttons:
+            return notifier
+        from authenticator.gui.notify.freedesktop import BUTTONLESS
+
+        reason = BUTTONLESS.get(
+            notifier.server_name,
+            f"the notification server ({notifier.server_name or 'unnamed'}) shows no actions",
+        )
+        log.info("Desktop notifications cannot be answered in the bubble: %s", reason)
+        return BubbleAndWindowNotifier(notifier, attention, reason=reason)
     log.info(
         "Desktop notifications are not used: %s",
         notifier.failure or f"the notification server did not answer within {timeout:g} s",
@@ -97,7 +112,7 @@ def make_notifier(
     order += [name for name in BACKENDS if name != prefer]
     for name in order:
         if name == "freedesktop":
-            notifier = _freedesktop(on_action, bus, probe_timeout)
+            notifier = _freedesktop(on_action, bus, probe_timeout, attention or raise_window)
             if notifier is not None:
                 return notifier
         elif name == "tray":

@@ -18,6 +18,16 @@ queued Qt signal, then the bubble is closed (dunst leaves it open after an actio
 
 Only signals from the current owner of ``org.freedesktop.Notifications`` count: another program
 on the session bus cannot approve a request by broadcasting a forged ``ActionInvoked``.
+
+Raising the window after a click on Wayland: a compositor lets a window take the focus only with
+an xdg-activation token, and a notification server (spec 1.2) hands one over in the
+``ActivationToken`` signal just before ``ActionInvoked``. The token is kept for its bubble and,
+while the app handles that action on the GUI thread, put in ``XDG_ACTIVATION_TOKEN``, which
+Qt's Wayland plugin uses (and clears) in the next ``QWindow.requestActivate()``.
+
+:data:`BUTTONLESS` names servers that take actions but draw no buttons, where a click on the
+bubble does not reach the app by default (dunst closes the bubble on a left click): the app
+brings its window forward for them too (``gui.notify.make_notifier``).
 """
 
 from __future__ import annotations
@@ -25,6 +35,7 @@ from __future__ import annotations
 import contextlib
 import html
 import logging
+import os
 import queue
 import threading
 import time
@@ -43,7 +54,7 @@ from authenticator.errors import StateError
 from authenticator.gui.notify.base import Action, ActionCallback
 from authenticator.protocol.periods import Period
 
-__all__ = ["NOTIFICATION_ACTIONS", "FreedesktopNotifier", "notification_body"]
+__all__ = ["BUTTONLESS", "NOTIFICATION_ACTIONS", "FreedesktopNotifier", "notification_body"]
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +68,12 @@ NOTIFICATION_ACTIONS: dict[str, Action] = {
     "deny": "deny",
     "open": "open",
     "default": "open",  # a click on the bubble itself
+}
+ACTIVATION_ENV = "XDG_ACTIVATION_TOKEN"
+BUTTONLESS: dict[str, str] = {
+    # server name (GetServerInformation) → where its actions are, in words
+    "dunst": "dunst draws no buttons: Approve and Deny are in its context menu (Ctrl+Shift+.), "
+    "and a click closes the bubble",
 }
 _STOP = object()
 _LOST = object()
@@ -94,9 +111,9 @@ def notification_body(request: AccessRequest, *, markup: bool) -> str:
 class _Relay(QObject):
     """Carries an action from the worker thread to the GUI thread (a queued connection)."""
 
-    fired = Signal(str, str)
+    fired = Signal(str, str, str)  # request id, action, activation token ("" when none)
 
-    def __init__(self, deliver: Callable[[str, str], None]) -> None:
+    def __init__(self, deliver: Callable[[str, str, str], None]) -> None:
         super().__init__()
         self._deliver_to = deliver
         app = QCoreApplication.instance()
@@ -108,9 +125,9 @@ class _Relay(QObject):
         # whichever thread emits.
         self.fired.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
 
-    @Slot(str, str)
-    def _deliver(self, request_id: str, action: str) -> None:
-        self._deliver_to(request_id, action)
+    @Slot(str, str, str)
+    def _deliver(self, request_id: str, action: str, token: str) -> None:
+        self._deliver_to(request_id, action, token)
 
 
 class _Router(DBusRouter):  # type: ignore[misc]  # jeepney has no type hints
@@ -174,6 +191,7 @@ class FreedesktopNotifier:
         self._router: DBusRouter | None = None
         self._notification_of: dict[str, int] = {}  # request id → notification id
         self._request_of: dict[int, str] = {}  # notification id → request id
+        self._tokens: dict[int, str] = {}  # notification id → its xdg-activation token
         self._map_lock = threading.Lock()
         self._relay = _Relay(self._deliver)
         self._worker = threading.Thread(target=self._run, name="freedesktop-notifier", daemon=True)
@@ -184,6 +202,16 @@ class FreedesktopNotifier:
     def wait_ready(self, timeout: float) -> bool:
         """Wait up to ``timeout`` s for the connection and the server's answers; True if usable."""
         return self._ready.wait(timeout) and self.failure is None
+
+    @property
+    def server_name(self) -> str:
+        """The server's own name (``dunst``, ``mako``, ``gnome-shell``…), "" before it answered."""
+        return self.server[0] if self.server else ""
+
+    @property
+    def draws_buttons(self) -> bool:
+        """Whether the person sees Approve / Deny on the bubble itself (see :data:`BUTTONLESS`)."""
+        return self.supports_actions and self.server_name not in BUTTONLESS
 
     @property
     def ready(self) -> bool:
@@ -223,12 +251,21 @@ class FreedesktopNotifier:
         with self._map_lock:
             return dict(self._notification_of)
 
-    def _deliver(self, request_id: str, action: str) -> None:
-        """On the GUI thread: hand the person's choice to the app."""
-        if self._closed:
+    def _deliver(self, request_id: str, action: str, token: str) -> None:
+        """On the GUI thread: hand the person's choice to the app.
+
+        With the click's activation token in the environment while the app handles it, so a
+        window it raises may take the focus on Wayland (Qt clears the variable when it uses it).
+        """
+        if self._closed or action not in ("approve", "deny", "open"):
             return
-        if action in ("approve", "deny", "open"):
+        if token:
+            os.environ[ACTIVATION_ENV] = token
+        try:
             self._on_action(request_id, action)  # type: ignore[arg-type]
+        finally:
+            if token:
+                os.environ.pop(ACTIVATION_ENV, None)  # unused: it is good for one click only
 
     # ------------------------------------------------------------ the worker thread
 
@@ -291,7 +328,7 @@ class FreedesktopNotifier:
         owner_rule.add_arg_condition(0, NOTIFICATIONS)
         router.filter(owner_rule, queue=self._queue)
         self._call(message_bus.AddMatch(owner_rule))
-        for member in ("ActionInvoked", "NotificationClosed"):
+        for member in ("ActionInvoked", "NotificationClosed", "ActivationToken"):
             rule = MatchRule(
                 type="signal",
                 sender=NOTIFICATIONS,
@@ -388,6 +425,7 @@ class FreedesktopNotifier:
         if member == "NameOwnerChanged":
             _name, _old, new = message.body
             self._owner = new
+            self._tokens.clear()
             with self._map_lock:  # a new (or no) server: our bubbles are gone
                 self._notification_of.clear()
                 self._request_of.clear()
@@ -403,12 +441,18 @@ class FreedesktopNotifier:
                 request_id = self._request_of.pop(notification, None)
                 if request_id is not None:
                     self._notification_of.pop(request_id, None)
+            token = self._tokens.pop(notification, "")
             if request_id is None:
                 return
-            self._relay.fired.emit(request_id, action)
+            self._relay.fired.emit(request_id, action, token)
             self._close_notification(notification)  # servers like dunst leave it open
+        elif member == "ActivationToken":
+            notification, token = message.body
+            if notification in self._request_of and isinstance(token, str):
+                self._tokens[notification] = token
         elif member == "NotificationClosed":
             notification = message.body[0]
+            self._tokens.pop(notification, None)
             with self._map_lock:
                 request_id = self._request_of.pop(notification, None)
                 if request_id is not None:

@@ -1,12 +1,14 @@
-"""The last resort: no notification server and no tray, so the approval window comes forward."""
+"""The window as the notification: alone (no notification server, no tray), or beside a bubble
+that cannot be answered (a server without actions, or one that draws no buttons)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from authenticator.core.model import AccessRequest
+from authenticator.gui.notify.base import Notifier
 
-__all__ = ["WindowNotifier"]
+__all__ = ["BubbleAndWindowNotifier", "WindowNotifier"]
 
 
 class WindowNotifier:
@@ -30,3 +32,33 @@ class WindowNotifier:
 
     def close(self) -> None:
         """Nothing to release."""
+
+
+class BubbleAndWindowNotifier:
+    """A bubble that says a request came, and the window brought forward to answer it.
+
+    For notification servers that show bubbles but no buttons the person can press (no
+    ``actions`` capability, or a server in ``freedesktop.BUTTONLESS``): the bubble still tells
+    (and, where the server has a menu, still offers its actions); the window makes sure the
+    request can be answered. ``reason`` says why, for diagnostics.
+    """
+
+    name = "freedesktop+window"
+    supports_actions = False
+
+    def __init__(
+        self, bubble: Notifier, raise_window: Callable[[str], None], *, reason: str
+    ) -> None:
+        self.bubble = bubble
+        self.reason = reason
+        self._raise_window = raise_window
+
+    def show(self, request: AccessRequest) -> None:
+        self.bubble.show(request)
+        self._raise_window(request.id)
+
+    def withdraw(self, request_id: str) -> None:
+        self.bubble.withdraw(request_id)
+
+    def close(self) -> None:
+        self.bubble.close()
