@@ -44,6 +44,7 @@ person can act on and never contain a secret (keys, tokens, passphrases, sealed 
      │    ├── AlreadyAnsweredError
      │    ├── WrongHemPassphraseError    the HEM refused a login (not our store's passphrase)
      │    ├── RateLimitedError
+     │    ├── HemClockError              the HEM's clock is off and could not be checked in
      │    ├── ProgramChangedError        a local program changed after it connected to the agent
      │    └── AgentUnavailableError
      │         └── ForeignAgentError     the agent's socket is served by another OS user
@@ -71,6 +72,7 @@ __all__ = [
     "Forbidden",
     "Gone",
     "HandledElsewhere",
+    "HemClockError",
     "HemFullError",
     "IntegrityError",
     "KeychainError",
@@ -329,6 +331,22 @@ class WrongHemPassphraseError(StateError):
 class RateLimitedError(StateError):
     code = "busy"
     default_message = "Too many requests from this program; wait a moment and try again."
+
+
+class HemClockError(StateError):
+    """The HEM's clock is too far off to answer on, and a check-in could not correct it.
+
+    ``reason`` is the short clause saying why the check-in failed (for composing sentences)."""
+
+    code = "hem_clock"
+    default_message = (
+        "The HEM's clock is wrong and it could not be checked in; let the Encedo Manager check "
+        "it in, then try again."
+    )
+
+    def __init__(self, message: str | None = None, *, reason: str = "") -> None:
+        self.reason = reason
+        super().__init__(message)
 
 
 class ProgramChangedError(StateError):
