@@ -17,7 +17,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QProcess, QTimer, QUrl
+from PySide6.QtCore import QObject, QProcess, Qt, QTimer, QUrl
 from PySide6.QtGui import QDesktopServices, QKeySequence, QShortcut
 from PySide6.QtWidgets import QApplication, QMessageBox
 
@@ -25,6 +25,7 @@ from authenticator import APP_NAME
 from authenticator.core.app import Core
 from authenticator.core.model import AccessRequest, ConnectionState, HemView, Outcome
 from authenticator.gui.context import AppContext
+from authenticator.gui.desktop import Live, tray_install_hint
 from authenticator.gui.icons import TrayState
 from authenticator.gui.idle import IdleWatcher
 from authenticator.gui.notify import WindowNotifier
@@ -91,6 +92,7 @@ class AppController(QObject):
 
         self.window = MainWindow(ctx)
         self.tray = Tray(self)
+        self.window.tray_available = self.tray.available  # no tray host: minimise, never hide
         # Approve / Deny / Open from a notification: the router answers (15 min, read-only,
         # after the lock check) and reports failures; the window follows the core's events.
         self.notifications = make_router(self.core, self.tray, self.raise_for, self.attention)
@@ -116,6 +118,9 @@ class AppController(QObject):
         self.window.closedToTray.connect(self._closed_to_tray)
         self.window.storeReady.connect(self.store_ready)
         self.window.settings.settingsChanged.connect(self._settings_changed)
+        self.window.settings.desktop.set_live(
+            self.desktop_live, lambda: self.ctx.flags.get("keychain_available")
+        )
         self.window.requests.pairingOpened.connect(self.pair_preview)
         QShortcut(QKeySequence.StandardKey.Quit, self.window, self.quit)
         QShortcut(QKeySequence("Ctrl+L"), self.window, lambda: self.lock("Locked from the window."))
@@ -270,7 +275,13 @@ class AppController(QObject):
         self.ctx.tasks.run(lambda: core.lock(reason), owner=self, name="lock")
 
     def _session_locked(self, source: str) -> None:
-        if self.core.settings.lock_on_session_lock:
+        if not self.core.settings.lock_on_session_lock:
+            return
+        if source == "sleep":
+            self.lock("Locked because the computer went to sleep.")
+        elif source == "resume":
+            self.lock("Locked because the computer woke up from sleep.")
+        else:
             self.lock(f"Locked because the desktop session locked ({source}).")
 
     def pair(self) -> None:
@@ -363,8 +374,12 @@ class AppController(QObject):
     # ================================================================== closing
 
     def _closed_to_tray(self) -> None:
-        if not self.tray.available():
-            self.window.showMinimized()
+        if not self.tray.available():  # the window minimised itself: say once what would help
+            state = self._ui_state()
+            if not state.get("no_tray_note_shown"):
+                state["no_tray_note_shown"] = True
+                self._save_ui_state(state)
+                self._no_tray_note()
             return
         state = self._ui_state()
         if not state.get("tray_note_shown"):
@@ -377,6 +392,34 @@ class AppController(QObject):
             )
             state["tray_note_shown"] = True
             self._save_ui_state(state)
+
+    def desktop_live(self) -> Live:
+        """What this running app found on the desktop (Settings → This desktop)."""
+        notifier = self.notifications.notifier
+        return Live(
+            notifier=notifier.name,
+            notifier_reason=str(getattr(notifier, "reason", "")),
+            tray=self.tray.available(),
+            idle_source=self.idle.source_name,
+            lock=self.session_lock.status if self.session_lock is not None else {},
+            keychain=self.ctx.flags.get("keychain_available"),
+        )
+
+    def _no_tray_note(self) -> None:
+        box = QMessageBox(
+            QMessageBox.Icon.Information,
+            APP_NAME,
+            self.tr(
+                "This desktop shows no tray, so the window was minimised instead of hidden: "
+                "the app keeps running and requests still reach you.\n\n{hint}\n\n"
+                "Settings → This desktop shows what else this desktop offers."
+            ).format(hint=tray_install_hint(os.environ.get("XDG_CURRENT_DESKTOP", ""))),
+            QMessageBox.StandardButton.Ok,
+        )
+        box.setTextFormat(Qt.TextFormat.PlainText)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.no_tray_note = box
+        box.open()
 
     def _ui_state(self) -> dict[str, Any]:
         path = self.core.paths.config_dir / UI_STATE_FILE

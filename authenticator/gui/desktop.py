@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QGridLayout,
     QGroupBox,
@@ -476,6 +477,12 @@ class DesktopSection(QGroupBox):
         row.addStretch(1)
         outer.addLayout(row)
         self.labels: dict[str, tuple[QLabel, QLabel, QLabel]] = {}
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
+        """Checked the first time it is seen (the probe costs up to a few seconds)."""
+        super().showEvent(event)
+        if not self.rows and self.check_button.isEnabled():
+            self.refresh()
 
     def set_live(self, live: Callable[[], Live], keychain: Callable[[], bool | None]) -> None:
         self._live = live

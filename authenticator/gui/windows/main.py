@@ -3,9 +3,13 @@
 Above the pages sits one more choice, made from the core's state: the first-run set-up (no
 store), the lock screen (locked: nothing else is visible), the welcome (no HEM yet) or the app
 itself. Closing the window keeps the app running in the tray; the first time, a note says so.
+Without a tray host (``tray_available()`` false) closing minimises the window instead, so the
+app is never left running with no way back to it.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
@@ -53,6 +57,7 @@ class MainWindow(QMainWindow):
         self.setMinimumSize(QSize(760, 520))
         self.resize(980, 660)
         self.quitting = False
+        self.tray_available: Callable[[], bool] = lambda: True  # the app sets the real check
         self.connection = ConnectionState(True)
         self._retry_at: int | None = None
 
@@ -234,7 +239,10 @@ class MainWindow(QMainWindow):
             event.accept()
             return
         event.ignore()
-        self.hide()
+        if self.tray_available():
+            self.hide()
+        else:
+            self.showMinimized()  # no tray to come back from: stay reachable
         emit(self.closedToTray)
 
     def bring_up(self) -> None:

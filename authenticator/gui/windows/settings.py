@@ -1,5 +1,6 @@
 """The Settings page: how often to check, when to lock, notifications, theme, start at login,
-the default broker (advanced), and how the store is protected.
+the default broker (advanced), how the store is protected, and "This desktop" (what the desktop
+offers the app, with the fix for what is missing: ``gui.desktop.DesktopSection``).
 
 Every change is saved at once (no Apply button), on the ``TaskRunner``: the core validates it,
 writes the file atomically and journals it. A refused value is explained in place and the field
@@ -32,6 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from authenticator.gui.context import AppContext
+from authenticator.gui.desktop import DesktopSection
 from authenticator.gui.qtfix import emit
 from authenticator.gui.widgets.banner import Banner
 from authenticator.gui.widgets.passphrase import PassphraseField, strength_hint
@@ -192,6 +194,10 @@ class SettingsPage(QWidget):
         )
         form.addRow(self.tr("Default &broker"), self.broker)
         layout.addWidget(advanced)
+        self.desktop = DesktopSection(
+            lambda work, done: ctx.tasks.run(work, done, owner=self, name="desktop_report"), body
+        )
+        layout.addWidget(self.desktop)
         layout.addStretch(1)
 
         self._loading = False
