@@ -46,6 +46,7 @@ from authenticator.gui.context import AppContext
 from authenticator.gui.qtfix import emit
 from authenticator.gui.widgets.banner import Banner
 from authenticator.gui.widgets.period import PeriodChooser
+from authenticator.gui.widgets.plain import PlainLabel
 from authenticator.protocol.periods import Period
 
 __all__ = ["ApprovalView"]
@@ -86,11 +87,11 @@ class ApprovalView(QWidget):
         layout.setSpacing(10)
 
         top = QHBoxLayout()
-        self.title = QLabel(card)
+        self.title = PlainLabel(card)
         self.title.setProperty("role", "title")
         self.title.setWordWrap(True)
         self.title.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
-        self.countdown = QLabel(card)
+        self.countdown = PlainLabel(card)
         self.countdown.setProperty("role", "countdown")
         self.countdown.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
         self.countdown.setAccessibleName(self.tr("Time left"))
@@ -98,7 +99,7 @@ class ApprovalView(QWidget):
         top.addWidget(self.countdown, 0, Qt.AlignmentFlag.AlignTop)
         layout.addLayout(top)
 
-        self.sentence = _selectable(QLabel(card))
+        self.sentence = _selectable(PlainLabel(card))
         self.sentence.setAccessibleName(self.tr("What is asked"))
         font = self.sentence.font()
         font.setPointSizeF(font.pointSizeF() * 1.12)
@@ -122,7 +123,7 @@ class ApprovalView(QWidget):
         self.details_toggle.setAccessibleName(self.tr("Show the raw request"))
         self.details_toggle.toggled.connect(self._toggle_details)
         layout.addWidget(self.details_toggle, 0, Qt.AlignmentFlag.AlignLeft)
-        self.raw = _selectable(QLabel(card))
+        self.raw = _selectable(PlainLabel(card))
         self.raw.setProperty("role", "muted")
         self.raw.setAccessibleName(self.tr("Raw request"))
         self.raw.hide()
@@ -139,7 +140,7 @@ class ApprovalView(QWidget):
         answer.setContentsMargins(0, 0, 0, 0)
         answer.setSpacing(10)
         period_row = QHBoxLayout()
-        period_label = QLabel(self.tr("Allow for:"), self.answer)
+        period_label = PlainLabel(self.tr("Allow for:"), self.answer)
         self.period = PeriodChooser(self.answer)
         self.period.changed.connect(self._update_approve_text)
         period_label.setBuddy(self.period.buttons[Period.MIN15])
@@ -153,7 +154,7 @@ class ApprovalView(QWidget):
         )
         self.write.toggled.connect(self._update_approve_text)
         answer.addWidget(self.write)
-        self.write_hint = QLabel(self.answer)
+        self.write_hint = PlainLabel(self.answer)
         self.write_hint.setProperty("role", "muted")
         self.write_hint.setWordWrap(True)
         answer.addWidget(self.write_hint)
@@ -253,9 +254,9 @@ class ApprovalView(QWidget):
         self.tick(self.ctx.core.clock.now())
 
     def _row(self, label: str, value: str, name: str) -> None:
-        field = _selectable(QLabel(value))
+        field = _selectable(PlainLabel(value))
         field.setAccessibleName(name)
-        key = QLabel(label)
+        key = PlainLabel(label)
         key.setProperty("role", "muted")
         self.form.addRow(key, field)
 

@@ -12,7 +12,6 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
     QInputDialog,
-    QLabel,
     QLineEdit,
     QPushButton,
     QTableWidgetItem,
@@ -25,6 +24,7 @@ from authenticator.errors import LockedError
 from authenticator.gui import fmt
 from authenticator.gui.context import AppContext
 from authenticator.gui.widgets.banner import Banner
+from authenticator.gui.widgets.plain import PlainLabel, tooltip
 from authenticator.gui.widgets.table import row_table
 from authenticator.gui.windows.unpair import UnpairDialog
 
@@ -42,7 +42,7 @@ class HemsPage(QWidget):
         layout.setContentsMargins(20, 16, 20, 16)
         layout.setSpacing(10)
         header = QHBoxLayout()
-        title = QLabel(self.tr("HEMs"), self)
+        title = PlainLabel(self.tr("HEMs"), self)
         title.setProperty("role", "title")
         header.addWidget(title)
         header.addStretch(1)
@@ -91,7 +91,7 @@ class HemsPage(QWidget):
         ):
             button.setAutoDefault(False)
         layout.addLayout(actions)
-        self.detail = QLabel(self)
+        self.detail = PlainLabel(self)
         self.detail.setProperty("role", "muted")
         self.detail.setWordWrap(True)
         self.detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -121,7 +121,7 @@ class HemsPage(QWidget):
             ]
             for col, value in enumerate(values):
                 item = QTableWidgetItem(value)
-                item.setToolTip(value)
+                item.setToolTip(tooltip(value))
                 self.table.setItem(row, col, item)
             if selected is not None and hem.name == selected.name:
                 self.table.selectRow(row)

@@ -13,7 +13,6 @@ from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
     QPushButton,
     QTableWidgetItem,
@@ -24,6 +23,7 @@ from PySide6.QtWidgets import (
 from authenticator.gui import fmt
 from authenticator.gui.context import AppContext
 from authenticator.gui.widgets.banner import Banner
+from authenticator.gui.widgets.plain import PlainLabel, tooltip
 from authenticator.gui.widgets.table import row_table
 from authenticator.store.journal import JournalEntry, VerifyReport
 
@@ -72,7 +72,7 @@ class HistoryPage(QWidget):
         layout.setContentsMargins(20, 16, 20, 16)
         layout.setSpacing(10)
         header = QHBoxLayout()
-        title = QLabel(self.tr("History"), self)
+        title = PlainLabel(self.tr("History"), self)
         title.setProperty("role", "title")
         header.addWidget(title)
         header.addStretch(1)
@@ -117,7 +117,7 @@ class HistoryPage(QWidget):
         # size columns from the newest rows, not all 2 000
         self.table.horizontalHeader().setResizeContentsPrecision(200)
         layout.addWidget(self.table, 1)
-        self.count = QLabel(self)
+        self.count = PlainLabel(self)
         self.count.setProperty("role", "muted")
         layout.addWidget(self.count)
         self._fill_combos()
@@ -255,7 +255,7 @@ class HistoryPage(QWidget):
             ]
             for col, value in enumerate(values):
                 item = QTableWidgetItem(value)
-                item.setToolTip(value)
+                item.setToolTip(tooltip(value))
                 item.setData(Qt.ItemDataRole.UserRole, entry.seq)
                 self.table.setItem(row, col, item)
 

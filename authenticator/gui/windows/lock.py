@@ -8,7 +8,7 @@ runs on the ``TaskRunner``; a wrong passphrase is said in place and the field is
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtWidgets import QLabel, QPushButton, QWidget
+from PySide6.QtWidgets import QPushButton, QWidget
 
 from authenticator.gui.context import AppContext
 from authenticator.gui.icons import state_icon
@@ -16,6 +16,7 @@ from authenticator.gui.qtfix import emit
 from authenticator.gui.widgets.banner import Banner
 from authenticator.gui.widgets.card import centred_card
 from authenticator.gui.widgets.passphrase import PassphraseField
+from authenticator.gui.widgets.plain import PlainLabel
 
 __all__ = ["LockView"]
 
@@ -28,15 +29,15 @@ class LockView(QWidget):
         self.ctx = ctx
         self.setAccessibleName(self.tr("Locked"))
         card, layout = centred_card(self, width=420)
-        icon = QLabel(card)
+        icon = PlainLabel(card)
         icon.setPixmap(state_icon("locked").pixmap(QSize(64, 64), self.devicePixelRatioF()))
         icon.setAlignment(Qt.AlignmentFlag.AlignHCenter)
         layout.addWidget(icon)
-        title = QLabel(self.tr("The authenticator is locked"), card)
+        title = PlainLabel(self.tr("The authenticator is locked"), card)
         title.setProperty("role", "heading")
         title.setAlignment(Qt.AlignmentFlag.AlignHCenter)
         layout.addWidget(title)
-        self.hint = QLabel(card)
+        self.hint = PlainLabel(card)
         self.hint.setWordWrap(True)
         self.hint.setProperty("role", "muted")
         self.hint.setAlignment(Qt.AlignmentFlag.AlignHCenter)

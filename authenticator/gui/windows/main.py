@@ -15,7 +15,6 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QHBoxLayout,
-    QLabel,
     QListWidget,
     QListWidgetItem,
     QMainWindow,
@@ -30,6 +29,7 @@ from authenticator.errors import LockedError
 from authenticator.gui.context import AppContext
 from authenticator.gui.icons import app_icon
 from authenticator.gui.qtfix import emit
+from authenticator.gui.widgets.plain import PlainLabel
 from authenticator.gui.windows.hems import HemsPage
 from authenticator.gui.windows.history import HistoryPage
 from authenticator.gui.windows.lock import LockView
@@ -85,9 +85,9 @@ class MainWindow(QMainWindow):
         side_layout.setContentsMargins(0, 14, 0, 10)
         brand = QHBoxLayout()
         brand.setContentsMargins(16, 0, 12, 10)
-        logo = QLabel(side)
+        logo = PlainLabel(side)
         logo.setPixmap(app_icon().pixmap(QSize(28, 28), self.devicePixelRatioF()))
-        name = QLabel(self.tr("Encedo\nAuthenticator"), side)
+        name = PlainLabel(self.tr("Encedo\nAuthenticator"), side)
         name.setProperty("role", "brand")
         brand.addWidget(logo)
         brand.addWidget(name, 1)
@@ -108,7 +108,7 @@ class MainWindow(QMainWindow):
             self.nav.addItem(item)
         side_layout.addWidget(self.nav, 1)
         if ctx.demo is not None:
-            demo = QLabel(self.tr("Demo mode: a built-in HEM and broker"), side)
+            demo = PlainLabel(self.tr("Demo mode: a built-in HEM and broker"), side)
             demo.setProperty("role", "muted")
             demo.setWordWrap(True)
             demo.setContentsMargins(16, 0, 12, 0)
@@ -128,7 +128,7 @@ class MainWindow(QMainWindow):
         self.requests.countChanged.connect(self._count_changed)
         self.hems.pairRequested.connect(self.pairRequested)
 
-        self.status = QLabel(self)
+        self.status = PlainLabel(self)
         self.status.setAccessibleName(self.tr("Connection status"))
         self.statusBar().addWidget(self.status, 1)
         self.statusBar().setSizeGripEnabled(False)

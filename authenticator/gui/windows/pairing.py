@@ -41,6 +41,7 @@ from authenticator.gui.icons import app_icon
 from authenticator.gui.qtfix import emit
 from authenticator.gui.widgets.banner import Banner
 from authenticator.gui.widgets.passphrase import PassphraseField
+from authenticator.gui.widgets.plain import PlainLabel
 from authenticator.gui.widgets.region import RegionPicker
 
 __all__ = ["PairingWizard"]
@@ -50,14 +51,14 @@ HIDE_BEFORE_GRAB_MS = 300
 
 
 def _heading(text: str, parent: QWidget) -> QLabel:
-    label = QLabel(text, parent)
+    label = PlainLabel(text, parent)
     label.setProperty("role", "title")
     label.setWordWrap(True)
     return label
 
 
 def _value(parent: QWidget, name: str) -> QLabel:
-    label = QLabel(parent)
+    label = PlainLabel(parent)
     label.setWordWrap(True)
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     label.setAccessibleName(name)
@@ -111,7 +112,7 @@ class PairingWizard(QDialog):
         layout = QVBoxLayout(page)
         layout.setSpacing(10)
         layout.addWidget(_heading(self.tr("Pair a HEM"), page))
-        intro = QLabel(
+        intro = PlainLabel(
             self.tr(
                 "In the Encedo Manager, choose to pair an authenticator: it shows a QR code. "
                 "Read that code with one of these:"
@@ -139,7 +140,9 @@ class PairingWizard(QDialog):
             button.setMinimumHeight(36)
             grid.addWidget(button, index // 2, index % 2)
         layout.addLayout(grid)
-        paste_label = QLabel(self.tr("…or &paste the code's text or an encedo-auth: link:"), page)
+        paste_label = PlainLabel(
+            self.tr("…or &paste the code's text or an encedo-auth: link:"), page
+        )
         layout.addWidget(paste_label)
         self.paste = QPlainTextEdit(page)
         self.paste.setAccessibleName(self.tr("Pairing code or link"))
@@ -151,7 +154,7 @@ class PairingWizard(QDialog):
         paste_label.setBuddy(self.paste)
         layout.addWidget(self.paste)
         row = QHBoxLayout()
-        tip = QLabel(self.tr("You can also drop a picture of the code onto this window."), page)
+        tip = PlainLabel(self.tr("You can also drop a picture of the code onto this window."), page)
         tip.setProperty("role", "muted")
         tip.setWordWrap(True)
         row.addWidget(tip, 1)
@@ -182,7 +185,7 @@ class PairingWizard(QDialog):
         layout = QVBoxLayout(page)
         layout.setSpacing(10)
         layout.addWidget(_heading(self.tr("Pair with this HEM?"), page))
-        intro = QLabel(
+        intro = PlainLabel(
             self.tr("Check that this is your HEM and that you asked for it in the Manager."), page
         )
         intro.setWordWrap(True)
@@ -229,7 +232,7 @@ class PairingWizard(QDialog):
         layout = QVBoxLayout(page)
         layout.setSpacing(10)
         layout.addWidget(_heading(self.tr("Pair directly with a HEM"), page))
-        intro = QLabel(
+        intro = PlainLabel(
             self.tr(
                 "Enter the address of a HEM this computer can reach. The app shows its "
                 "certificate before you enter the HEM passphrase."
@@ -246,7 +249,7 @@ class PairingWizard(QDialog):
         self.d_check = QPushButton(self.tr("C&heck"), page)
         self.d_check.setAutoDefault(False)
         self.d_check.clicked.connect(self.check_direct)
-        url_label = QLabel(self.tr("&Address"), page)
+        url_label = PlainLabel(self.tr("&Address"), page)
         url_label.setBuddy(self.d_url)
         row.addWidget(url_label)
         row.addWidget(self.d_url, 1)
@@ -298,7 +301,7 @@ class PairingWizard(QDialog):
         self.done_title = _heading("", page)
         self.done_title.setAlignment(Qt.AlignmentFlag.AlignHCenter)
         layout.addWidget(self.done_title)
-        self.done_text = QLabel(page)
+        self.done_text = PlainLabel(page)
         self.done_text.setWordWrap(True)
         self.done_text.setAlignment(Qt.AlignmentFlag.AlignHCenter)
         layout.addWidget(self.done_text)

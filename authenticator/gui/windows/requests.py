@@ -13,7 +13,6 @@ from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QInputDialog,
-    QLabel,
     QListWidget,
     QListWidgetItem,
     QPushButton,
@@ -30,6 +29,7 @@ from authenticator.gui import fmt
 from authenticator.gui.context import AppContext
 from authenticator.gui.qtfix import emit
 from authenticator.gui.widgets.banner import Banner
+from authenticator.gui.widgets.plain import PlainLabel, tooltip
 from authenticator.gui.windows.approval import ApprovalView
 
 __all__ = ["RequestsPage"]
@@ -67,7 +67,7 @@ class RequestsPage(QWidget):
         layout.setContentsMargins(20, 16, 20, 16)
         layout.setSpacing(10)
         header = QHBoxLayout()
-        heading = QLabel(self.tr("Requests"), self)
+        heading = PlainLabel(self.tr("Requests"), self)
         heading.setProperty("role", "title")
         header.addWidget(heading)
         header.addStretch(1)
@@ -97,7 +97,7 @@ class RequestsPage(QWidget):
         self.list.setSpacing(2)
         self.list.currentItemChanged.connect(self._selected)
         self.stack = QStackedWidget(self.split)
-        self.empty = QLabel(
+        self.empty = PlainLabel(
             self.tr(
                 "No requests are waiting.\n\nWhen something asks your HEM for access, it "
                 "appears here and in a notification."
@@ -146,7 +146,7 @@ class RequestsPage(QWidget):
         self._requests[request.id] = request
         item = QListWidgetItem(self._item_text(request, self.ctx.core.clock.now()))
         item.setData(_ID, request.id)
-        item.setToolTip(request.text)
+        item.setToolTip(tooltip(request.text))
         self.list.addItem(item)
         self._items[request.id] = item
         if self.view.state == "empty":

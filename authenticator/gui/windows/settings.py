@@ -23,7 +23,6 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
     QPushButton,
     QScrollArea,
@@ -37,6 +36,7 @@ from authenticator.gui.desktop import DesktopSection
 from authenticator.gui.qtfix import emit
 from authenticator.gui.widgets.banner import Banner
 from authenticator.gui.widgets.passphrase import PassphraseField, strength_hint
+from authenticator.gui.widgets.plain import PlainLabel
 from authenticator.store.settings import Settings
 
 __all__ = ["PassphraseDialog", "SettingsPage"]
@@ -71,7 +71,7 @@ class PassphraseDialog(QDialog):
             form.addRow(self.tr("&New"), self.new)
             form.addRow(self.tr("&Repeat"), self.repeat)
         layout.addLayout(form)
-        self.hint = QLabel(self)
+        self.hint = PlainLabel(self)
         self.hint.setProperty("role", "muted")
         self.hint.setVisible(new)
         self.new.textChanged.connect(lambda t: self.hint.setText(strength_hint(t)[1]))
@@ -105,7 +105,7 @@ class SettingsPage(QWidget):
         self.ctx = ctx
         outer = QVBoxLayout(self)
         outer.setContentsMargins(20, 16, 20, 16)
-        title = QLabel(self.tr("Settings"), self)
+        title = PlainLabel(self.tr("Settings"), self)
         title.setProperty("role", "title")
         outer.addWidget(title)
         self.banner = Banner(self)
@@ -165,7 +165,7 @@ class SettingsPage(QWidget):
 
         protection = QGroupBox(self.tr("Protection"), body)
         box = QVBoxLayout(protection)
-        self.protection = QLabel(protection)
+        self.protection = PlainLabel(protection)
         self.protection.setWordWrap(True)
         box.addWidget(self.protection)
         row = QHBoxLayout()

@@ -9,7 +9,6 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QFormLayout,
-    QLabel,
     QPushButton,
     QWidget,
 )
@@ -19,6 +18,7 @@ from authenticator.gui.qtfix import emit
 from authenticator.gui.widgets.banner import Banner
 from authenticator.gui.widgets.card import centred_card
 from authenticator.gui.widgets.passphrase import PassphraseField, strength_hint
+from authenticator.gui.widgets.plain import PlainLabel
 
 __all__ = ["SetupView"]
 
@@ -33,10 +33,10 @@ class SetupView(QWidget):
         self.ctx = ctx
         self.setAccessibleName(self.tr("Protect the authenticator"))
         card, layout = centred_card(self, width=520)
-        title = QLabel(self.tr("Choose a passphrase"), card)
+        title = PlainLabel(self.tr("Choose a passphrase"), card)
         title.setProperty("role", "title")
         layout.addWidget(title)
-        body = QLabel(
+        body = PlainLabel(
             self.tr(
                 "No system keychain is available, so a passphrase protects the keys that pair "
                 "this computer with your HEMs. You type it when the app starts or after it "
@@ -52,7 +52,7 @@ class SetupView(QWidget):
         form.addRow(self.tr("&Passphrase"), self.first)
         form.addRow(self.tr("&Repeat"), self.second)
         layout.addLayout(form)
-        self.strength = QLabel(card)
+        self.strength = PlainLabel(card)
         self.strength.setProperty("role", "muted")
         layout.addWidget(self.strength)
         self.first.textChanged.connect(self._hint)

@@ -7,7 +7,6 @@ from __future__ import annotations
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
-    QLabel,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -18,6 +17,7 @@ from authenticator.core.unpair import UnpairResult
 from authenticator.gui.context import AppContext
 from authenticator.gui.widgets.banner import Banner
 from authenticator.gui.widgets.passphrase import PassphraseField
+from authenticator.gui.widgets.plain import PlainLabel
 
 __all__ = ["UnpairDialog"]
 
@@ -32,7 +32,7 @@ class UnpairDialog(QDialog):
         self.setMinimumWidth(480)
         layout = QVBoxLayout(self)
         layout.setSpacing(10)
-        text = QLabel(
+        text = PlainLabel(
             self.tr(
                 "After unpairing, requests to {name} no longer reach this computer. The pairing "
                 "is removed at the broker. To also delete this computer's key on the HEM, enter "

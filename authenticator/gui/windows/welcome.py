@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QPushButton, QWidget
 
 from authenticator.gui.icons import app_icon
 from authenticator.gui.widgets.card import centred_card
+from authenticator.gui.widgets.plain import PlainLabel
 
 __all__ = ["WelcomeView"]
 
@@ -19,11 +20,11 @@ class WelcomeView(QWidget):
         super().__init__(parent)
         self.setAccessibleName(self.tr("Welcome"))
         card, layout = centred_card(self, width=560, margins=(32, 28), spacing=14)
-        icon = QLabel(card)
+        icon = PlainLabel(card)
         icon.setPixmap(app_icon().pixmap(QSize(72, 72), self.devicePixelRatioF()))
         icon.setAlignment(Qt.AlignmentFlag.AlignHCenter)
         layout.addWidget(icon)
-        title = QLabel(self.tr("Welcome to Encedo Authenticator"), card)
+        title = PlainLabel(self.tr("Welcome to Encedo Authenticator"), card)
         title.setProperty("role", "title")
         title.setAlignment(Qt.AlignmentFlag.AlignHCenter)
         title.setWordWrap(True)
@@ -40,7 +41,7 @@ class WelcomeView(QWidget):
                 "asks your HEM for access, you see here what is asked, by whom, from where and "
                 "until when — and you approve or deny it with one click."
             )
-        body = QLabel(text, card)
+        body = PlainLabel(text, card)
         body.setWordWrap(True)
         body.setAlignment(Qt.AlignmentFlag.AlignHCenter)
         layout.addWidget(body)
