@@ -236,7 +236,7 @@ def app_paths(quick: bool) -> None:
             f"\n2. Broker path ({hems} pairings, poll every {core.settings.poll_interval_s} s)",
             flush=True,
         )
-        core.requests.start()
+        core.start(agent=False)
         time.sleep(3)  # let the poller reach its steady rhythm before measuring
         calls_before = world.ask("calls")
         started = time.monotonic()
@@ -274,7 +274,7 @@ def app_paths(quick: bool) -> None:
             "listings_per_min": per_min,
             "hems": hems,
         }
-        core.requests.stop()
+        core.stop()
 
         print("\n3. Direct path (agent)", flush=True)
         agent = AgentServer(

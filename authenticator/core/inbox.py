@@ -1,7 +1,7 @@
 """The request inbox: every pending access request, whatever its source, in one place.
 
-Each entry pairs the :class:`AccessRequest` people see with the private *route* needed to answer
-it (the broker event, or the HEM ``authreq`` for the direct path). Entries are claimed before
+Each entry pairs the :class:`AccessRequest` people see with the private *route* that answers it
+(:mod:`authenticator.core.routes`). Entries are claimed before
 they are answered, so one request is never answered twice, even when the tray, a notification
 and a command-line process race; a claim that failed on the network is released and the request
 stays (nothing lost).
@@ -10,31 +10,15 @@ stays (nothing lost).
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from authenticator.core.listener import ListenerHub
 from authenticator.core.model import AccessRequest, Grant, Outcome
+from authenticator.core.routes import Route
 from authenticator.errors import AlreadyAnsweredError, AuthenticatorError, NoSuchRequestError
-from authenticator.protocol.access import AuthReq, BrokerEvent
 
-__all__ = ["BrokerRoute", "Decision", "DirectRoute", "Entry", "Inbox"]
-
-
-@dataclass(frozen=True, slots=True)
-class BrokerRoute:
-    """Answer through the broker: the event as served, its pairing."""
-
-    broker_url: str
-    event: BrokerEvent
-    pid: str
-
-
-@dataclass(frozen=True, slots=True)
-class DirectRoute:
-    """Answer at the HEM's ``/api/auth/ext/token`` (local program or pasted ``authreq``)."""
-
-    hem_url: str | None
-    authreq: AuthReq
+__all__ = ["Decision", "Entry", "Inbox"]
 
 
 class Decision:
@@ -70,7 +54,7 @@ class Decision:
 @dataclass
 class Entry:
     request: AccessRequest
-    route: BrokerRoute | DirectRoute
+    route: Route
     decision: Decision = field(default_factory=Decision)
     claimed: bool = False
     answer_may_have_arrived: bool = False
@@ -84,6 +68,11 @@ class Inbox:
         self._hub = hub
         self._lock = threading.RLock()
         self._entries: dict[str, Entry] = {}
+        self._watchers: list[Callable[[], None]] = []
+
+    def watch(self, fn: Callable[[], None]) -> None:
+        """Call ``fn`` (on the adding thread) whenever a request is added."""
+        self._watchers.append(fn)
 
     def add(self, entry: Entry) -> bool:
         """Add a new request; ``False`` (and nothing happens) if the id is already pending."""
@@ -91,6 +80,8 @@ class Inbox:
             if entry.request.id in self._entries:
                 return False
             self._entries[entry.request.id] = entry
+        for fn in self._watchers:
+            fn()
         self._hub.request_added(entry.request)
         return True
 
@@ -154,6 +145,18 @@ class Inbox:
                 for rid, e in self._entries.items()
                 if now > e.request.expires_at and not e.claimed
             ]
+
+    def next_due(self) -> int | None:
+        """The earliest ``expires_at`` of the requests not being answered, if any."""
+        with self._lock:
+            times = [e.request.expires_at for e in self._entries.values() if not e.claimed]
+        return min(times) if times else None
+
+    def entries(self) -> list[Entry]:
+        """The pending entries, oldest first."""
+        with self._lock:
+            items = list(self._entries.values())
+        return sorted(items, key=lambda e: (e.request.created, e.request.id))
 
     def clear(self, outcome: Outcome, message: str) -> list[Entry]:
         with self._lock:

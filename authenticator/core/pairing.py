@@ -12,11 +12,12 @@ The passphrase is used for the login only and never stored.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from authenticator.core.journal_kinds import Kind
+from authenticator.core.journal_kinds import Paired, PairFailed, PairOutcome, PairRefused
 from authenticator.core.model import DirectPreview, HemView, PairingPreview
+from authenticator.core.pairings import default_label, keys_of
+from authenticator.core.session import Session
 from authenticator.errors import (
     AlreadyPairedError,
     AuthenticatorError,
@@ -26,6 +27,7 @@ from authenticator.errors import (
     Forbidden,
     HemFullError,
     IntegrityError,
+    LockedError,
     NotAcceptable,
     NotFound,
     StateError,
@@ -34,7 +36,7 @@ from authenticator.errors import (
     WrongHemPassphraseError,
 )
 from authenticator.protocol.access import IpInfo
-from authenticator.protocol.keys import KeyPair
+from authenticator.protocol.keys import KeyPair, PublicKey
 from authenticator.protocol.pairing import (
     QrPayload,
     answer_pairing,
@@ -46,14 +48,11 @@ from authenticator.protocol.pairing import (
 from authenticator.protocol.urls import check_url, origin_of
 from authenticator.store.records import PairingRecord
 
-if TYPE_CHECKING:
-    from authenticator.core.app import Core
-
 __all__ = ["accept", "pair_direct", "preview_direct", "preview_qr", "refuse"]
 
 
-def _unique_name(core: Core, wanted: str) -> str:
-    taken = {r.name.lower() for r in core.vault.pairings}
+def _unique_name(session: Session, wanted: str) -> str:
+    taken = {r.name.lower() for r in session.pairings()}
     base = (wanted.strip() or "HEM")[:60]
     name, n = base, 2
     while name.lower() in taken:
@@ -61,70 +60,66 @@ def _unique_name(core: Core, wanted: str) -> str:
     return name
 
 
-def _already_paired(core: Core, eid: str) -> None:
-    from authenticator.core.app import keys_of
-    from authenticator.protocol.keys import PublicKey
-
+def _already_paired(session: Session, eid: str) -> None:
     key = PublicKey.from_b64(eid, what="HEM identity")
-    for rec in core.vault.pairings:
+    for rec in session.pairings():
         if keys_of(rec).eid == key:
             raise AlreadyPairedError(
                 f"This HEM is already paired with this computer as {rec.name!r}."
             )
 
 
-def preview_qr(core: Core, qr: QrPayload | str) -> PairingPreview:
+def preview_qr(session: Session, qr: QrPayload | str) -> PairingPreview:
     """Read the code, fetch what the link serves, and check everything before showing it."""
-    from authenticator.core.app import default_label
-
     payload = parse_qr(qr) if isinstance(qr, str) else qr
     broker_url = origin_of(payload.link)
     try:
-        served = core.net.broker(broker_url).get_pairing(payload.link)
+        served = session.net.broker(broker_url).get_pairing(payload.link)
     except NotFound as exc:
         raise ExpiredError(
             "The pairing code has expired; ask the Manager to show a new QR code."
         ) from exc
-    request = check_pairing_request(served["request"], qr_hash=payload.hash, now=core.clock.now())
-    _already_paired(core, request.iss)
+    request = check_pairing_request(
+        served["request"], qr_hash=payload.hash, now=session.clock.now()
+    )
+    _already_paired(session, request.iss)
     return PairingPreview(
         qr=payload,
         request=request,
         location=IpInfo.from_json(served.get("ipinfo_eid")),
         broker_url=broker_url,
-        suggested_name=_unique_name(core, payload.hostname or payload.user or "HEM"),
+        suggested_name=_unique_name(session, payload.hostname or payload.user or "HEM"),
         default_label=default_label(),
     )
 
 
 def accept(
-    core: Core, preview: PairingPreview, *, name: str | None = None, label: str | None = None
+    session: Session,
+    preview: PairingPreview,
+    *,
+    name: str | None = None,
+    label: str | None = None,
 ) -> HemView:
     """Accept the pairing: a fresh key pair for this HEM, the reply, ``POST link``, store it."""
-    if core.locked:
-        from authenticator.errors import LockedError
-
+    if session.locked:
         raise LockedError()
-    _already_paired(core, preview.request.iss)
+    _already_paired(session, preview.request.iss)
     label = (label or preview.default_label).strip()
-    chosen = _unique_name(core, name or preview.suggested_name)
-    aid = KeyPair.generate(core.rng)
+    chosen = _unique_name(session, name or preview.suggested_name)
+    aid = KeyPair.generate(session.rng)
     answer = answer_pairing(preview.request, aid, label=label)
     try:
-        pid = core.net.broker(preview.broker_url).accept_pairing(preview.qr.link, answer.body())
+        pid = session.net.broker(preview.broker_url).accept_pairing(preview.qr.link, answer.body())
     except NotFound as exc:
-        core.record(Kind.PAIR_FAILED, hem=chosen, outcome="expired", text=str(exc))
+        session.record(PairFailed(chosen, PairOutcome.EXPIRED, str(exc)))
         raise ExpiredError("The pairing code expired before it was accepted; try again.") from exc
     except Unauthorized as exc:
-        core.record(
-            Kind.PAIR_FAILED,
-            hem=chosen,
-            outcome="unauthorized",
-            text="The broker refused the pairing.",
+        session.record(
+            PairFailed(chosen, PairOutcome.UNAUTHORIZED, "The broker refused the pairing.")
         )
         raise StateError("The broker refused the pairing; nothing was stored.") from exc
     except AuthenticatorError as exc:
-        core.record(Kind.PAIR_FAILED, hem=chosen, outcome=exc.code, text=str(exc))
+        session.record(PairFailed(chosen, PairOutcome.FAILED, str(exc), error=exc.code))
         raise
     rec = PairingRecord(
         name=chosen,
@@ -141,67 +136,68 @@ def accept(
         hem_url=preview.qr.hem_url,
         cert_sha256=None,
         kid=None,
-        paired_at=core.clock.now(),
+        paired_at=session.clock.now(),
     )
-    core.vault.put_pairing(rec)
-    core.record(
-        Kind.PAIRED,
-        hem=rec.name,
-        outcome="paired",
-        text=f"Paired with {rec.hostname or rec.name} through the broker; it knows this computer "
-        f"as {label!r}.",
-        hostname=rec.hostname,
-        user=rec.user,
-        email=rec.email,
-        label=label,
-        source="broker",
-        broker=rec.broker_url,
-        fingerprint_checked=preview.has_fingerprint,
-        location=preview.location.describe(),
+    session.vault.put_pairing(rec)
+    session.record(
+        Paired(
+            rec.name,
+            f"Paired with {rec.hostname or rec.name} through the broker; it knows this computer "
+            f"as {label!r}.",
+            {
+                "hostname": rec.hostname,
+                "user": rec.user,
+                "email": rec.email,
+                "label": label,
+                "source": "broker",
+                "broker": rec.broker_url,
+                "fingerprint_checked": preview.has_fingerprint,
+                "location": preview.location.describe(),
+            },
+        )
     )
-    core.hub.hems_changed()
+    session.hub.hems_changed()
     return HemView.of(rec)
 
 
-def refuse(core: Core, preview: PairingPreview) -> None:
+def refuse(session: Session, preview: PairingPreview) -> None:
     """Refuse: ``DELETE link`` with a reply made with a throwaway key (never a kept secret)."""
     answer = answer_pairing(
-        preview.request, KeyPair.generate(core.rng), label=preview.default_label
+        preview.request, KeyPair.generate(session.rng), label=preview.default_label
     )
     told = "the broker was told"
     try:
-        core.net.broker(preview.broker_url).refuse_pairing(preview.qr.link, answer.body())
+        session.net.broker(preview.broker_url).refuse_pairing(preview.qr.link, answer.body())
     except AuthenticatorError as exc:
         told = f"the broker could not be told ({exc.code})"
-    core.record(
-        Kind.PAIR_REFUSED,
-        hem=preview.qr.hostname or None,
-        outcome="refused",
-        text=f"A pairing with {preview.qr.hostname or 'a HEM'} was refused; {told}.",
-        hostname=preview.qr.hostname,
-        user=preview.qr.user,
+    session.record(
+        PairRefused(
+            preview.qr.hostname or None,
+            f"A pairing with {preview.qr.hostname or 'a HEM'} was refused; {told}.",
+            {"hostname": preview.qr.hostname, "user": preview.qr.user},
+        )
     )
 
 
 # ---------------------------------------------------------------------------- direct
 
 
-def preview_direct(core: Core, url: str) -> DirectPreview:
+def preview_direct(session: Session, url: str) -> DirectPreview:
     """Reach the HEM at ``url``; fetch its certificate (https) to show before trusting it."""
     clean = check_url(url, what="HEM address").rstrip("/")
     certificate = None
     trusted = True
     if clean.startswith("https://"):
-        certificate = core.net.certificate(clean)
+        certificate = session.net.certificate(clean)
         try:
-            with core.net.hem(clean) as hem:
+            with session.net.hem(clean) as hem:
                 version = hem.version()
         except TLSError:
             trusted = False
-            with core.net.hem(clean, pinned_cert=certificate.pem) as hem:
+            with session.net.hem(clean, pinned_cert=certificate.pem) as hem:
                 version = hem.version()
     else:
-        with core.net.hem(clean) as hem:
+        with session.net.hem(clean) as hem:
             version = hem.version()
     firmware = version.get("fwv")
     return DirectPreview(
@@ -214,7 +210,7 @@ def preview_direct(core: Core, url: str) -> DirectPreview:
 
 
 def pair_direct(
-    core: Core,
+    session: Session,
     preview: DirectPreview,
     passphrase: str,
     *,
@@ -222,16 +218,12 @@ def pair_direct(
     label: str | None = None,
 ) -> HemView:
     """Pair with a reachable HEM using its passphrase (used once, never stored)."""
-    from authenticator.core.app import default_label
-
-    if core.locked:
-        from authenticator.errors import LockedError
-
+    if session.locked:
         raise LockedError()
     label = (label or default_label()).strip()
     pinned = preview.certificate.pem if preview.needs_pin and preview.certificate else None
-    now = core.clock.now()
-    with core.net.hem(preview.url, pinned_cert=pinned) as hem:
+    now = session.clock.now()
+    with session.net.hem(preview.url, pinned_cert=pinned) as hem:
         try:
             token = hem.login(passphrase, scope="auth:ext:pair", now=now, lifetime=600)
         except Unauthorized as exc:
@@ -245,16 +237,16 @@ def pair_direct(
         eid = config.get("eid")
         if not isinstance(eid, str):
             raise BadResponseError("The HEM's configuration has no identity (eid).")
-        _already_paired(core, eid)
-        epk = KeyPair.generate(core.rng)
+        _already_paired(session, eid)
+        epk = KeyPair.generate(session.rng)
         request_text, _ = hem.ext_init(token, epk.public.b64)
         request = check_pairing_request(request_text, qr_hash=None, now=now)
         request.verify_signature(epk)
         if eid not in (request.iss, request.eid.b64):
             raise IntegrityError("The HEM's pairing request names another identity.")
-        aid = KeyPair.generate(core.rng)
+        aid = KeyPair.generate(session.rng)
         answer = answer_pairing(request, aid, label=label)
-        pid = new_pid(core.rng)
+        pid = new_pid(session.rng)
         try:
             result = hem.ext_validate(token, pid, answer.reply)
         except NotAcceptable as exc:
@@ -268,7 +260,7 @@ def pair_direct(
     hostname = text("hostname") or preview.hostname
     try:
         rec = PairingRecord(
-            name=_unique_name(core, name or hostname),
+            name=_unique_name(session, name or hostname),
             eid=request.eid.b64,
             pid=pid,
             aid=aid.public.b64,
@@ -288,18 +280,20 @@ def pair_direct(
         raise BadResponseError(f"The HEM's details cannot be stored: {exc}") from exc
     if pinned:
         rec = rec.replace(cert_pem=pinned)
-    core.vault.put_pairing(rec)
-    core.record(
-        Kind.PAIRED,
-        hem=rec.name,
-        outcome="paired",
-        text=f"Paired directly with {hostname}; it knows this computer as {label!r}.",
-        hostname=hostname,
-        user=rec.user,
-        label=label,
-        source="direct",
-        url=preview.url,
-        certificate=rec.cert_sha256,
+    session.vault.put_pairing(rec)
+    session.record(
+        Paired(
+            rec.name,
+            f"Paired directly with {hostname}; it knows this computer as {label!r}.",
+            {
+                "hostname": hostname,
+                "user": rec.user,
+                "label": label,
+                "source": "direct",
+                "url": preview.url,
+                "certificate": rec.cert_sha256,
+            },
+        )
     )
-    core.hub.hems_changed()
+    session.hub.hems_changed()
     return HemView.of(rec)

@@ -2,7 +2,9 @@
 
 It runs on its own daemon thread, never blocks a front end, and recovers by itself: after a
 failure it waits twice as long each time (up to a minute), tells the listeners the app is
-offline, and says so again when the broker answers. ``check_now`` wakes it at once.
+offline, and says so again when the broker answers. :meth:`Poller.check_now` wakes it at once;
+:meth:`Poller.round_now` runs one round and waits for it (the command line's ``requests``) —
+both through the same round, so the online state is always the poller's.
 """
 
 from __future__ import annotations
@@ -10,13 +12,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 from authenticator.core.model import ConnectionState
+from authenticator.core.session import Session
 from authenticator.errors import AuthenticatorError, LockedError, NetError
-
-if TYPE_CHECKING:
-    from authenticator.core.app import Core
 
 __all__ = ["MAX_BACKOFF", "Poller"]
 
@@ -26,52 +26,85 @@ MAX_BACKOFF = 60.0
 
 
 class Poller:
-    def __init__(self, core: Core) -> None:
-        self._core = core
+    """Runs ``round_fn`` (one broker round) on a schedule and keeps the online state."""
+
+    def __init__(self, session: Session, round_fn: Callable[[], None]) -> None:
+        self._s = session
+        self._round_fn = round_fn
         self._wake = threading.Event()
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="broker-poller", daemon=True)
+        self._thread: threading.Thread | None = None
+        self._round_lock = threading.Lock()
         self._online: bool | None = None
+        self._backoff = 0.0
         self.rounds = 0
 
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
     def start(self) -> None:
+        if self.running:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="broker-poller", daemon=True)
         self._thread.start()
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
         self._wake.set()
-        if self._thread.is_alive() and threading.current_thread() is not self._thread:
-            self._thread.join(timeout)
+        thread, self._thread = self._thread, None
+        if thread is not None and thread.is_alive() and threading.current_thread() is not thread:
+            thread.join(timeout)
 
     def check_now(self) -> None:
+        """Wake the poller for a round at once (no-op when it does not run)."""
         self._wake.set()
+
+    def round_now(self) -> None:
+        """One round on the caller's thread; raises its error (``LockedError`` while locked, or
+        the network's, after noting it in the online state)."""
+        self._round(raise_errors=True)
 
     def _set_online(self, state: ConnectionState) -> None:
         if state.online != self._online or not state.online:
             self._online = state.online
-            self._core.hub.connection_changed(state)
+            self._s.hub.connection_changed(state)
+
+    def _round(self, *, raise_errors: bool) -> None:
+        if self._s.locked:
+            if raise_errors:
+                raise LockedError()
+            return
+        interval = float(self._s.settings.poll_interval_s)
+        with self._round_lock:
+            try:
+                self._round_fn()
+                self._backoff = 0.0
+                self._set_online(ConnectionState(True))
+            except LockedError:
+                pass
+            except NetError as exc:
+                self._backoff = min(MAX_BACKOFF, max(2 * interval, 2 * self._backoff))
+                self._set_online(ConnectionState(False, str(exc), self._backoff))
+                if raise_errors:
+                    raise
+            except AuthenticatorError as exc:
+                log.warning("broker round failed: %s", exc)
+                if raise_errors:
+                    raise
+            finally:
+                self.rounds += 1
 
     def _run(self) -> None:
-        backoff = 0.0
         while not self._stop.is_set():
-            interval = float(self._core.settings.poll_interval_s)
+            interval = float(self._s.settings.poll_interval_s)
             started = time.monotonic()
-            if not self._core.locked:
-                try:
-                    self._core.requests.sync()
-                    backoff = 0.0
-                    self._set_online(ConnectionState(True))
-                except LockedError:
-                    pass
-                except NetError as exc:
-                    backoff = min(MAX_BACKOFF, max(2 * interval, 2 * backoff))
-                    self._set_online(ConnectionState(False, str(exc), backoff))
-                except AuthenticatorError as exc:
-                    log.warning("broker round failed: %s", exc)
-                except Exception:  # keep polling whatever happens; the log has the details
-                    log.exception("broker round crashed")
-                self.rounds += 1
+            try:
+                self._round(raise_errors=False)
+            except Exception:  # keep polling whatever happens; the log has the details
+                log.exception("broker round crashed")
             # Rounds start every ``interval`` (not ``interval`` after the previous one ended), so
             # a request waits at most one interval plus one round to be shown.
-            self._wake.wait(backoff or max(0.0, interval - (time.monotonic() - started)))
+            self._wake.wait(self._backoff or max(0.0, interval - (time.monotonic() - started)))
             self._wake.clear()

@@ -10,16 +10,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from authenticator.core.journal_kinds import Kind
+from authenticator.core.journal_kinds import Kind, UnpairOutcome, UnpairRecord
+from authenticator.core.pairings import hem_url_of, keys_of, pinned_cert_of
+from authenticator.core.session import Session
 from authenticator.errors import AuthenticatorError, NotFound, Unauthorized, WrongHemPassphraseError
 from authenticator.protocol.access import unpair_body
 from authenticator.protocol.b64 import b64decode, b64encode
-
-if TYPE_CHECKING:
-    from authenticator.core.app import Core
-    from authenticator.store.records import PairingRecord
+from authenticator.store.records import PairingRecord
 
 __all__ = ["UnpairResult", "extaid_descr", "unpair"]
 
@@ -54,13 +53,10 @@ def _find_kid(answer: dict[str, Any], descr: str) -> str | None:
     return None
 
 
-def _hem_side(core: Core, rec: PairingRecord, passphrase: str) -> None:
-    from authenticator.core.app import hem_url_of
-    from authenticator.core.requests import _pem
-
-    with core.net.hem(hem_url_of(rec), pinned_cert=_pem(rec)) as hem:
+def _hem_side(session: Session, rec: PairingRecord, passphrase: str) -> None:
+    with session.net.hem(hem_url_of(rec), pinned_cert=pinned_cert_of(rec)) as hem:
         key = hem.user_key(passphrase)
-        now = core.clock.now()
+        now = session.clock.now()
         try:
             token = hem.login_with_key(key, scope="keymgmt:del", now=now, lifetime=600)
         except Unauthorized as exc:
@@ -79,29 +75,29 @@ def _hem_side(core: Core, rec: PairingRecord, passphrase: str) -> None:
 
 
 def unpair(
-    core: Core, name: str, *, local_only: bool = False, hem_passphrase: str | None = None
+    session: Session, name: str, *, local_only: bool = False, hem_passphrase: str | None = None
 ) -> UnpairResult:
-    from authenticator.core.app import keys_of
-
-    rec = core.pairing(name)
+    rec = session.pairing(name)
     if local_only:
-        core.vault.remove_pairing(rec.name)
-        core.record(
-            Kind.UNPAIRED_LOCAL,
-            hem=rec.name,
-            outcome="forgotten",
-            text=f"{rec.name} was forgotten on this computer only.",
+        session.vault.remove_pairing(rec.name)
+        session.record(
+            UnpairRecord(
+                Kind.UNPAIRED_LOCAL,
+                rec.name,
+                UnpairOutcome.FORGOTTEN,
+                f"{rec.name} was forgotten on this computer only.",
+            )
         )
-        core.hub.hems_changed()
+        session.hub.hems_changed()
         return UnpairResult(rec.name, "skipped", "skipped", True)
     problems: list[str] = []
     broker_state = "not needed"
     if rec.broker_url:
         try:
-            broker = core.net.broker(rec.broker_url)
+            broker = session.net.broker(rec.broker_url)
             keys = keys_of(rec)
             epk = broker.session_for_aid(rec.aid)
-            broker.delete_subscriber(unpair_body(keys, epk, core.rng(32)))
+            broker.delete_subscriber(unpair_body(keys, epk, session.rng(32)))
             broker_state = "done"
         except AuthenticatorError as exc:
             broker_state = "failed"
@@ -109,7 +105,7 @@ def unpair(
     hem_state = "skipped"
     if hem_passphrase is not None:
         try:
-            _hem_side(core, rec, hem_passphrase)
+            _hem_side(session, rec, hem_passphrase)
             hem_state = "done"
         except AuthenticatorError as exc:
             hem_state = "failed"
@@ -118,23 +114,25 @@ def unpair(
         hem_state = "failed"
         problems.append("Removing a direct pairing from the HEM needs the HEM passphrase.")
     if problems:
-        core.record(
-            Kind.UNPAIR_FAILED,
-            hem=rec.name,
-            outcome="kept",
-            text=" ".join(problems),
-            broker=broker_state,
-            hem_side=hem_state,
+        session.record(
+            UnpairRecord(
+                Kind.UNPAIR_FAILED,
+                rec.name,
+                UnpairOutcome.KEPT,
+                " ".join(problems),
+                {"broker": broker_state, "hem_side": hem_state},
+            )
         )
         return UnpairResult(rec.name, broker_state, hem_state, False, tuple(problems))
-    core.vault.remove_pairing(rec.name)
-    core.record(
-        Kind.UNPAIRED,
-        hem=rec.name,
-        outcome="unpaired",
-        text=f"{rec.name} was unpaired.",
-        broker=broker_state,
-        hem_side=hem_state,
+    session.vault.remove_pairing(rec.name)
+    session.record(
+        UnpairRecord(
+            Kind.UNPAIRED,
+            rec.name,
+            UnpairOutcome.UNPAIRED,
+            f"{rec.name} was unpaired.",
+            {"broker": broker_state, "hem_side": hem_state},
+        )
     )
-    core.hub.hems_changed()
+    session.hub.hems_changed()
     return UnpairResult(rec.name, broker_state, hem_state, True)

@@ -8,11 +8,12 @@ Order matters:
    each demo start; never the real one);
 3. **single instance**: the local agent's socket is the app's identity for its home. If another
    app already serves it, the links given on the command line are forwarded to it (it raises its
-   window) and this process exits 0;
+   window) and this process exits 0; otherwise the core starts its background work (agent,
+   broker poller, expiry clock);
 4. ``--demo``: the emulator is started by the command line layer (the app never imports it) and
    the demo home's broker points at it;
-5. the controller: window, tray, notifications, poller; then the event loop; on the way out
-   everything stops in order.
+5. the controller: window, tray, notifications; then the event loop; on the way out
+   everything stops in order (the core stops its poller, agent and expiry clock).
 
 Test hook (packaging smoke tests): ``AUTHENTICATOR_GUI_QUIT_AFTER=SECONDS`` quits the event loop
 after that many seconds with exit code 0; ``AUTHENTICATOR_GUI_SELFTEST=1`` is the same with one
@@ -32,7 +33,7 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from authenticator import APP_ID, APP_NAME, __version__
-from authenticator.core.agent.server import AgentServer, AlreadyRunningError
+from authenticator.core.agent.server import AlreadyRunningError
 from authenticator.core.agent_client import AgentClient, AgentNotRunning
 from authenticator.core.app import Core
 from authenticator.errors import AuthenticatorError
@@ -109,7 +110,14 @@ def _reset_demo_home(paths: AppPaths) -> None:
 
 def forward_to_running(paths: AppPaths, links: list[str]) -> bool:
     """If an app already serves ``paths``, hand it ``links`` (it raises its window); ``True``
-    when it did."""
+    when it did.
+
+    Only to this user's own app: the socket folder must pass ``check_runtime_dir`` (else
+    ``UnsafeFolderError``) and the process serving the socket must run as this user (else
+    ``ForeignAgentError``); the caller shows the error and stops.
+    """
+    if not paths.check_runtime():
+        return False
     try:
         AgentClient(paths.agent_socket).open_links(list(links))
     except AgentNotRunning:
@@ -149,7 +157,10 @@ def _fatal(app: QApplication, message: str) -> int:
 
 def run(args: argparse.Namespace, *, demo_starter: DemoStarter | None = None) -> int:
     """The desktop app; returns the process's exit code."""
+    from authenticator.core.hardening import protect_process
     from authenticator.gui.controller import AppController
+
+    protect_process()  # no core dumps, not dumpable (unless AUTHENTICATOR_ALLOW_CORE_DUMPS=1)
 
     app = make_application()
     links = [str(a) for a in (getattr(args, "links", None) or [])]
@@ -174,15 +185,14 @@ def run(args: argparse.Namespace, *, demo_starter: DemoStarter | None = None) ->
 
     bridge = Bridge()
     core.add_listener(bridge)
-    agent = AgentServer(core, on_open=bridge.open_links)
     try:
-        agent.start()
+        core.start(on_open=bridge.open_links)
     except AlreadyRunningError:
         core.close()
         return 0 if forward_to_running(paths, links) else _fatal(app, str(AlreadyRunningError()))
     except OSError as exc:
         log.warning("the local agent could not start: %s", exc)
-        agent = None  # type: ignore[assignment]
+        core.start(agent=False)
 
     demo: DemoServer | None = None
     if demo_mode and demo_starter is not None:
@@ -190,8 +200,6 @@ def run(args: argparse.Namespace, *, demo_starter: DemoStarter | None = None) ->
             demo = demo_starter()
             core.update_settings(default_broker_url=demo.broker_url.rstrip("/"))
         except AuthenticatorError as exc:
-            if agent is not None:
-                agent.stop()
             core.close()
             return _fatal(app, f"The demo could not start: {exc}")
 
@@ -205,8 +213,6 @@ def run(args: argparse.Namespace, *, demo_starter: DemoStarter | None = None) ->
         demo_passphrase=DEMO_PASSPHRASE if demo is not None else None,
     )
     controller = AppController(app, ctx, open_browser=quit_after is None)
-    if agent is not None:
-        controller.on_quit(agent.stop)
     if demo is not None:
         controller.on_quit(demo.stop)
     controller.start(show=True)

@@ -1,11 +1,10 @@
 """The running app: ties the core, the window, the tray, notifications and locking together.
 
 ``AppController`` is what ``gui.app.run`` builds once the single-instance check passed. It
-decides the first screen from the store (set-up, keychain unlock, lock screen), starts the broker
-poller, turns core events into tray states and notifications, answers notification actions
-(which pass the lock check and use the request's default period), opens ``encedo-auth:`` links
-forwarded by a second instance, locks on idle and on the session's lock, and shuts everything
-down in order on Quit.
+decides the first screen from the store (set-up, keychain unlock, lock screen), turns core
+events into tray states and notifications, answers notification actions (which pass the lock
+check and use the request's default period), opens ``encedo-auth:`` links forwarded by a second
+instance, locks on idle and on the session's lock, and shuts everything down in order on Quit.
 """
 
 from __future__ import annotations
@@ -22,7 +21,6 @@ from PySide6.QtGui import QDesktopServices, QKeySequence, QShortcut
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from authenticator import APP_NAME
-from authenticator.core.app import Core
 from authenticator.core.model import AccessRequest, ConnectionState, HemView, Outcome
 from authenticator.gui.context import AppContext
 from authenticator.gui.desktop import Live, tray_install_hint
@@ -47,19 +45,26 @@ STATUS_TICK_MS = 1000
 
 
 def make_router(
-    core: Core,
+    ctx: AppContext,
     tray: Tray,
     raise_window: Callable[[str], None],
     attention: Callable[[str], None],
 ) -> NotificationRouter:
-    """Notifications through the best backend this desktop offers (``gui.notify``); the window
-    as the last resort should a backend fail to start."""
+    """Notifications through the best backend this desktop offers (``gui.notify``), hearing the
+    core through the app's bridge and answering on its task runner; the window as the last
+    resort should a backend fail to start."""
+    shared = {"bridge": ctx.bridge, "tasks": ctx.tasks}
     try:
-        return NotificationRouter(core, raise_window, tray=tray.icon, attention=attention)
+        return NotificationRouter(
+            ctx.core, raise_window, tray=tray.icon, attention=attention, **shared
+        )
     except Exception:  # a broken backend must never stop the app
         log.exception("no notification backend; falling back to the window")
         return NotificationRouter(
-            core, raise_window, notifier_factory=lambda _on_action: WindowNotifier(attention)
+            ctx.core,
+            raise_window,
+            notifier_factory=lambda _on_action: WindowNotifier(attention),
+            **shared,
         )
 
 
@@ -72,14 +77,12 @@ class AppController(QObject):
         ctx: AppContext,
         *,
         watch_session: bool = True,
-        start_poller: bool = True,
         open_browser: bool = True,
     ) -> None:
         super().__init__()
         self.app = app
         self.ctx = ctx
         self.core = ctx.core
-        self._start_poller = start_poller
         self._open_browser = open_browser
         self._stopped = False
         self._on_quit: list[Callable[[], None]] = []
@@ -95,7 +98,7 @@ class AppController(QObject):
         self.window.tray_available = self.tray.available  # no tray host: minimise, never hide
         # Approve / Deny / Open from a notification: the router answers (15 min, read-only,
         # after the lock check) and reports failures; the window follows the core's events.
-        self.notifications = make_router(self.core, self.tray, self.raise_for, self.attention)
+        self.notifications = make_router(ctx, self.tray, self.raise_for, self.attention)
         self.notifications.failed.connect(self._notification_failed)
         self.notifications.set_enabled(self.core.settings.notifications)
         self.idle = IdleWatcher(lambda: self.core.settings.idle_lock_min, self)
@@ -134,7 +137,8 @@ class AppController(QObject):
     # ================================================================== start
 
     def start(self, *, show: bool = True) -> None:
-        """Pick the first screen, start the poller and the watchers, show the window."""
+        """Pick the first screen, start the watchers, show the window (the core runs its own
+        background work: ``gui.app.run`` started it)."""
         self.app.installEventFilter(self.idle)
         self.idle.start()
         self.status_timer.start()
@@ -162,8 +166,6 @@ class AppController(QObject):
         self.window.refresh_screen()
         if show:
             self.window.bring_up()
-        if self._start_poller:
-            core.requests.start()
         if self.ctx.demo is not None and self._open_browser:
             QDesktopServices.openUrl(QUrl(self.ctx.demo.demo_url))
 
@@ -196,8 +198,7 @@ class AppController(QObject):
         self.window.enter_unlocked()
         self.idle.touch()
         self._update_tray()
-        if self._start_poller:
-            self.core.requests.check_now()
+        self.core.check_now()
 
     # ================================================================== core events
 
@@ -265,7 +266,7 @@ class AppController(QObject):
         if self.core.locked:
             self.show_window()
             return
-        self.core.requests.check_now()
+        self.core.check_now()
 
     def lock(self, reason: str = "") -> None:
         core = self.core
@@ -315,8 +316,7 @@ class AppController(QObject):
     def _paired(self, hem: HemView) -> None:
         self.window.hems.reload()
         self.window.refresh_screen()
-        if self._start_poller:
-            self.core.requests.check_now()
+        self.core.check_now()
 
     def _request_opened(self, request: AccessRequest) -> None:
         self.window.requests.add(request)
@@ -365,7 +365,7 @@ class AppController(QObject):
     def _settings_changed(self, settings: Settings) -> None:
         apply_theme(self.app, settings.theme)
         self.notifications.set_enabled(settings.notifications)
-        self.core.requests.check_now()
+        self.core.check_now()
 
     def _theme_changed(self) -> None:
         if self.core.settings.theme == "system":
@@ -452,7 +452,7 @@ class AppController(QObject):
         self.idle.stop()
         self.app.removeEventFilter(self.idle)
         self.ctx.clipboard.clear()
-        self.core.requests.stop()
+        self.core.stop()
         if self.session_lock is not None:
             self.session_lock.stop()
         try:

@@ -88,6 +88,7 @@ def agent(paired: Core, sock_dir: Path) -> Iterator[AgentServer]:
         read_deadline=0.5,
     )
     server.start()
+    paired.start(agent=False, poller=False)  # the core's expiry clock
     yield server
     server.stop()
 
@@ -135,7 +136,7 @@ def test_expired(paired: Core, agent: AgentServer) -> None:
             return int(time.time()) + 7200
 
     def expire(request: AccessRequest) -> str:
-        paired.clock = Later()  # nobody answers; the HEM's request runs out
+        paired.session.clock = Later()  # nobody answers; the HEM's request runs out
         return "wait"
 
     paired.add_listener(Person(paired, expire))

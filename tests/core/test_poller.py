@@ -52,7 +52,7 @@ def test_the_poller_shows_requests_by_itself(core: Core, requester: Requester) -
     pair_by_qr(core, requester)
     seen = Listener()
     core.add_listener(seen)
-    core.requests.start()
+    core.start(agent=False)
     session = requester.request_access("keymgmt:list")
     wait_for(lambda: [r for r in seen.added if r.id == session.event_id])
     core.approve(session.event_id)
@@ -69,7 +69,7 @@ def test_broker_faults_back_off_and_recover_without_losing_anything(
     session = requester.request_access("keymgmt:list")
     emu.emulator.faults.add("/notify/event/data/allbypid", status=503, times=1)
     emu.emulator.faults.add("/notify/event/data/allbypid", garbage=True, times=1)
-    core.requests.start()
+    core.start(agent=False)
     wait_for(lambda: [s for s in seen.states if not s.online], timeout=15)
     offline = next(s for s in seen.states if not s.online)
     assert "unavailable" in offline.message or "not JSON" in offline.message
@@ -107,8 +107,8 @@ def test_expiry_sweep_settles_requests_whose_time_is_up(core: Core, requester: R
 
             return int(time.time()) + 4000
 
-    core.clock = Later()
-    assert core.requests.expire_due() == [session.event_id]
+    core.session.clock = Later()
+    assert core.expire_due() == [session.event_id]
     assert seen.removed == [(session.event_id, Outcome.EXPIRED)]
 
 

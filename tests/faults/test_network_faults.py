@@ -112,7 +112,7 @@ def test_broker_down_then_up_with_the_poller(
         with pytest.raises(ConnectError):
             app.approve(event_id)
         assert pending_ids(app) == [event_id]  # nothing lost
-        app.requests.start()
+        app.start(agent=False)
         wait_for(lambda: len([s for s in watcher.states if not s.online]) >= 2, timeout=20)
         messages = watcher.offline_messages()
         assert len(messages) == 1, messages  # one message, however many rounds failed

@@ -19,7 +19,8 @@ from typing import Any
 
 import pytest
 
-from authenticator.core.app import Core, keys_of
+from authenticator.core.app import Core
+from authenticator.core.pairings import keys_of
 from authenticator.emulator.requester import Requester
 from authenticator.emulator.server import RunningEmulator
 from authenticator.errors import (
@@ -142,7 +143,9 @@ def test_direct_path_answers_altered_on_the_way(core: Core, emu: RunningEmulator
     core.pair_direct(core.preview_direct(emu.urls.hems[0]), HEM_PASSPHRASE)
     seed = bytes(range(200, 232))
     epk = KeyPair.generate(lambda n: seed[:n])
-    core.rng = lambda n: seed[:n]  # so ask_hem's key is the one the genuine answer was made for
+    core.session.rng = lambda n: seed[
+        :n
+    ]  # so ask_hem's key is the one the genuine answer was made for
     with HemClient(emu.urls.hems[0]) as hem0, HemClient(emu.urls.hems[1]) as hem1:
         genuine, _ = hem0.ext_request(epk.public.b64, "keymgmt:list")
         other_scope, _ = hem0.ext_request(epk.public.b64, "keymgmt:gen")

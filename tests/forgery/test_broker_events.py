@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from authenticator.core.app import Core, keys_of
+from authenticator.core.app import Core
+from authenticator.core.pairings import keys_of
 from authenticator.emulator.requester import Requester
 from authenticator.emulator.server import RunningEmulator
 from authenticator.protocol.b64 import b64decode

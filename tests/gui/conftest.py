@@ -48,6 +48,8 @@ def clock() -> MovableClock:
 def core(tmp_path: Path, emu: RunningEmulator, clock: MovableClock) -> Iterator[Core]:
     c = make_core(tmp_path / "home", clock=clock)
     c.create_store(passphrase=PASSPHRASE)
+    # As in the app: the core's own expiry clock runs (the tests drive broker rounds themselves).
+    c.start(agent=False, poller=False)
     yield c
     c.close()
 

@@ -26,7 +26,7 @@ from tests.support_emulator import PASSPHRASE, make_core
 
 @pytest.fixture
 def controller(qtbot: QtBot, ctx: AppContext, qapp: QApplication) -> Iterator[AppController]:
-    c = AppController(qapp, ctx, watch_session=False, start_poller=False, open_browser=False)
+    c = AppController(qapp, ctx, watch_session=False, open_browser=False)
     qtbot.addWidget(c.window)
     c.start(show=True)
     qtbot.waitUntil(lambda: "keychain_available" in ctx.flags)
@@ -133,7 +133,7 @@ def test_single_instance_forwards_links(tmp_path: Path, qapp: QApplication) -> N
     home = tmp_path / "home"
     first = make_core(home)
     received: list[list[str]] = []
-    server = AgentServer(first, on_open=received.append)
+    server = AgentServer(first, first.paths.agent_socket, on_open=received.append)
     server.start()
     try:
         args = argparse.Namespace(home=str(home), demo=False, links=["encedo-auth:pair?x=1"])
@@ -155,7 +155,7 @@ def test_first_run_without_keychain_asks_for_a_passphrase(
     bridge = Bridge()
     core.add_listener(bridge)
     ctx = AppContext(core=core, tasks=TaskRunner(), bridge=bridge, clipboard=ClipboardGuard())
-    c = AppController(qapp, ctx, watch_session=False, start_poller=False, open_browser=False)
+    c = AppController(qapp, ctx, watch_session=False, open_browser=False)
     qtbot.addWidget(c.window)
     try:
         c.start()
@@ -192,7 +192,7 @@ def test_passphrase_store_starts_on_the_lock_screen(
     bridge = Bridge()
     core.add_listener(bridge)
     ctx = AppContext(core=core, tasks=TaskRunner(), bridge=bridge, clipboard=ClipboardGuard())
-    c = AppController(qapp, ctx, watch_session=False, start_poller=False, open_browser=False)
+    c = AppController(qapp, ctx, watch_session=False, open_browser=False)
     qtbot.addWidget(c.window)
     try:
         c.start()

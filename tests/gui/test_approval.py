@@ -235,7 +235,7 @@ def test_keyboard_only_approve(
 def test_the_gui_thread_never_blocks(
     qtbot: QtBot, window: MainWindow, core: Core, requester: Requester, emu: RunningEmulator
 ) -> None:
-    core.net = NetFactory(hem_timeout=10.0, broker_timeout=10.0)  # slow, not failing
+    core.session.net = NetFactory(hem_timeout=10.0, broker_timeout=10.0)  # slow, not failing
     paired(core, requester)
     session = ask_and_show(qtbot, window, core, requester, "keymgmt:list")
     emu.emulator.faults.add("/notify", latency_s=3)

@@ -61,7 +61,7 @@ def test_a_locked_approval_view_refuses_in_place(
     rid = bring_in(qtbot, core, session)
     view = window.requests.view
     qtbot.waitUntil(lambda: view.request is not None and view.request.id == rid)
-    core._vault.lock()  # locked behind the window's back (the bridge is not told)
+    core.vault.lock()  # locked behind the window's back (the bridge is not told)
     qtbot.mouseClick(view.approve_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: view.state == "done", timeout=10_000)
     assert "locked" in view.banner.text()

@@ -368,7 +368,7 @@ def run(config: LoadConfig) -> LoadReport:
             read_deadline=5.0,
         )
         agent.start()
-        core.requests.start()
+        core.start(agent=False)
         report.setup_s = time.monotonic() - started
         stop = threading.Event()
         run_started = time.monotonic()
@@ -376,7 +376,7 @@ def run(config: LoadConfig) -> LoadReport:
         listings_before = world.ask("calls").get(LISTINGS, 0)
 
         def sampler() -> None:
-            poller = core.requests._poller  # its round counter, read only
+            poller = core.poller  # its round counter, read only
             while not stop.is_set():
                 rounds = getattr(poller, "rounds", 0)
                 report.samples.append(
@@ -417,7 +417,7 @@ def run(config: LoadConfig) -> LoadReport:
                 for event_id, at in made.items()
                 if event_id in owner.shown
             ]
-        core.requests.stop()
+        core.stop()
         agent.stop()
         owner.pool.shutdown(wait=True)
         core.close()

@@ -87,7 +87,12 @@ def full_flow(core: Core, emu: RunningEmulator, hem_passphrase: str) -> FlowResu
     result.reprs += [repr(direct_grant), repr(entry), repr(core.pending()), repr(core.hems())]
     # a program asks through the agent; the owner clicks Approve
     core.add_listener(Approver(core))
-    server = AgentServer(core, limiter=RateLimiter(concurrent=5, per_minute=50), read_deadline=1.0)
+    server = AgentServer(
+        core,
+        core.paths.agent_socket,
+        limiter=RateLimiter(concurrent=5, per_minute=50),
+        read_deadline=1.0,
+    )
     server.start()
     try:
         result.socket_mode = server.path.stat().st_mode & 0o777

@@ -2,47 +2,49 @@
 
 Usage (on the GUI thread, with the ``QApplication`` and the tray icon created)::
 
-    router = NotificationRouter(core, raise_window=show_request, tray=tray_icon)
-    router.start()                     # listens to the core; shows what is already pending
+    router = NotificationRouter(core, raise_window=show_request, tray=tray_icon,
+                                bridge=ctx.bridge, tasks=ctx.tasks)
+    router.start()                     # follows the bridge; shows what is already pending
     router.answered.connect(...)       # (request_id, "approved" | "denied"), GUI thread
     router.failed.connect(...)         # (request_id, message a person can act on), GUI thread
     router.set_enabled(settings.notifications)
     ...
-    router.close()                     # at quit: stops listening, withdraws every bubble
+    router.close()                     # at quit: stops following, withdraws every bubble
 
 What it does:
 
-- ``request_added`` → ``notifier.show``; ``request_removed`` (answered, expired, cancelled,
-  handled elsewhere, locked) → ``notifier.withdraw``; locking withdraws everything. The core
-  calls its listeners on worker threads; the router hops to the GUI thread with queued signals
-  before it touches the notifier (the tray balloon is a widget call).
+- It hears the core through the app's one :class:`~authenticator.gui.bridge.Bridge` (its
+  signals arrive on the GUI thread): a request added → ``notifier.show``; a request removed
+  (answered, expired, cancelled, handled elsewhere, locked) → ``notifier.withdraw``; locking
+  withdraws everything.
 - Actions (always on the GUI thread): **open** → ``raise_window(request_id)``; **approve** →
   ``core.approve(request_id, Period.MIN15, write=False)`` — the default period, never write
   access, since the bubble showed no choice — and **deny** → ``core.deny(request_id)``, both
-  run off the GUI thread. While the core is locked neither runs: the window is raised instead
-  (it shows the lock screen). A failure (network, expired meanwhile…) is reported on
-  ``failed`` and, if the request is still pending, the window is raised so the person can try
-  again there.
+  run on the app's :class:`~authenticator.gui.tasks.TaskRunner` (the shutdown waits for them).
+  While the core is locked neither runs: the window is raised instead (it shows the lock
+  screen). A failure (network, expired meanwhile…) is reported on ``failed`` in the runner's
+  words and, if the request is still pending, the window is raised so the person can try again.
 
-``raise_window(request_id)`` is the app's: show the approval window with that request (or the
-lock screen when locked). ``run_in_background(fn)`` runs ``fn`` off the GUI thread (default: a
-daemon thread per answer; pass the app's task runner to share its pool).
+Without ``bridge`` or ``tasks`` (tests of the router alone) it makes its own of each — the same
+classes the app uses.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 
-from PySide6.QtCore import QObject, Qt, Signal, Slot
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QSystemTrayIcon
 
 from authenticator.core.app import Core
-from authenticator.core.model import AccessRequest, ConnectionState, Outcome
-from authenticator.errors import AuthenticatorError, LockedError
+from authenticator.core.model import AccessRequest, Outcome
+from authenticator.errors import LockedError
+from authenticator.gui.bridge import Bridge
 from authenticator.gui.notify import make_notifier
 from authenticator.gui.notify.base import Action, ActionCallback, Notifier
+from authenticator.gui.qtfix import emit
+from authenticator.gui.tasks import TaskRunner
 from authenticator.protocol.periods import Period
 
 __all__ = ["NotificationRouter", "NotifierFactory"]
@@ -53,26 +55,16 @@ NotifierFactory = Callable[[ActionCallback], Notifier]
 """Makes the notifier, given the router's ``on_action`` (default: :func:`make_notifier`)."""
 
 
-def _in_a_thread(work: Callable[[], None]) -> None:
-    threading.Thread(target=work, name="notification-answer", daemon=True).start()
-
-
 class NotificationRouter(QObject):
     """Connects the core, a notifier and the app's approval window (see the module docstring).
 
-    It is a :class:`~authenticator.core.listener.CoreListener`. Create, start and close it on
-    the GUI thread.
+    Create, start and close it on the GUI thread.
     """
 
     answered = Signal(str, str)
     """(request id, ``"approved"`` or ``"denied"``): an answer given from a notification."""
     failed = Signal(str, str)
     """(request id, message): an answer from a notification did not go through."""
-
-    _added = Signal(object)
-    _removed = Signal(str)
-    _lock_changed = Signal(bool)
-    _finished = Signal(str, str, str)  # request id, action, error message ("" when it worked)
 
     def __init__(
         self,
@@ -82,23 +74,22 @@ class NotificationRouter(QObject):
         tray: QSystemTrayIcon | None = None,
         prefer: str | None = None,
         notifier_factory: NotifierFactory | None = None,
-        run_in_background: Callable[[Callable[[], None]], None] = _in_a_thread,
+        bridge: Bridge | None = None,
+        tasks: TaskRunner | None = None,
         attention: Callable[[str], None] | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self._core = core
         self._raise_window = raise_window
-        self._run = run_in_background
+        self._own_bridge = bridge is None
+        self._bridge = bridge if bridge is not None else Bridge(self)
+        self._own_tasks = tasks is None
+        self._tasks = tasks if tasks is not None else TaskRunner(self)
         self._enabled = True
         self._started = False
         self._shown: set[str] = set()
         self._busy: set[str] = set()  # answers on their way (a second click is ignored)
-        queued = Qt.ConnectionType.QueuedConnection
-        self._added.connect(self._on_added, queued)
-        self._removed.connect(self._on_removed, queued)
-        self._lock_changed.connect(self._on_lock_changed, queued)
-        self._finished.connect(self._on_finished, queued)
         if notifier_factory is None:
             self.notifier = make_notifier(
                 tray, self.on_action, raise_window, prefer=prefer, attention=attention
@@ -109,20 +100,30 @@ class NotificationRouter(QObject):
     # ------------------------------------------------------------ life cycle (GUI thread)
 
     def start(self) -> None:
-        """Listen to the core and show the requests already waiting."""
+        """Follow the core's events and show the requests already waiting."""
         if self._started:
             return
         self._started = True
-        self._core.add_listener(self)
+        if self._own_bridge:
+            self._core.add_listener(self._bridge)
+        self._bridge.requestAdded.connect(self._on_added)
+        self._bridge.requestRemoved.connect(self._on_removed)
+        self._bridge.lockChanged.connect(self._on_lock_changed)
         if not self._core.locked:
             for request in self._core.pending():
                 self._show(request)
 
     def close(self) -> None:
-        """Stop listening and withdraw every bubble (the notifier is closed)."""
+        """Stop following, wait for answers on their way, withdraw every bubble."""
         if self._started:
-            self._core.remove_listener(self)
             self._started = False
+            self._bridge.requestAdded.disconnect(self._on_added)
+            self._bridge.requestRemoved.disconnect(self._on_removed)
+            self._bridge.lockChanged.disconnect(self._on_lock_changed)
+            if self._own_bridge:
+                self._core.remove_listener(self._bridge)
+        if self._own_tasks:
+            self._tasks.close()
         self._shown.clear()
         self.notifier.close()
 
@@ -139,40 +140,17 @@ class NotificationRouter(QObject):
             for request in self._core.pending():
                 self._show(request)
 
-    # ------------------------------------------------------------ CoreListener (any thread)
+    # ------------------------------------------------------------ the bridge (GUI thread)
 
-    def request_added(self, request: AccessRequest) -> None:
-        self._added.emit(request)
-
-    def request_removed(self, request: AccessRequest, outcome: Outcome, message: str) -> None:
-        self._removed.emit(request.id)
-
-    def lock_changed(self, locked: bool) -> None:
-        self._lock_changed.emit(locked)
-
-    def connection_changed(self, state: ConnectionState) -> None:
-        """Not a notification matter (the tray shows it)."""
-
-    def hems_changed(self) -> None:
-        """Not a notification matter."""
-
-    def journal_changed(self) -> None:
-        """Not a notification matter."""
-
-    # ------------------------------------------------------------ the GUI thread
-
-    @Slot(object)
     def _on_added(self, request: AccessRequest) -> None:
         if self._started:
             self._show(request)
 
-    @Slot(str)
-    def _on_removed(self, request_id: str) -> None:
-        if request_id in self._shown:
-            self._shown.discard(request_id)
-            self.notifier.withdraw(request_id)
+    def _on_removed(self, request: AccessRequest, outcome: Outcome, message: str) -> None:
+        if request.id in self._shown:
+            self._shown.discard(request.id)
+            self.notifier.withdraw(request.id)
 
-    @Slot(bool)
     def _on_lock_changed(self, locked: bool) -> None:
         if locked:
             self._withdraw_all()
@@ -209,35 +187,32 @@ class NotificationRouter(QObject):
         if request_id in self._busy:
             return
         self._busy.add(request_id)
+        core = self._core
 
         def work() -> None:
-            error = ""
-            try:
-                if action == "approve":
-                    self._core.approve(request_id, Period.MIN15, False)
-                else:
-                    self._core.deny(request_id)
-            except LockedError:
-                error = "locked"
-            except AuthenticatorError as exc:
-                error = str(exc) or type(exc).__name__
-            except Exception as exc:
-                log.exception("Answering %s from a notification failed", request_id)
-                error = f"Something went wrong ({type(exc).__name__})."
-            self._finished.emit(request_id, action, error)
+            if action == "approve":
+                core.approve(request_id, Period.MIN15, False)
+            else:
+                core.deny(request_id)
 
-        self._run(work)
+        self._tasks.run(
+            work,
+            lambda _: self._done(request_id, action),
+            lambda message, exc: self._failed(request_id, message, exc),
+            owner=self,
+            name=f"notification-{action}",
+        )
 
-    @Slot(str, str, str)
-    def _on_finished(self, request_id: str, action: str, error: str) -> None:
+    def _done(self, request_id: str, action: str) -> None:
         self._busy.discard(request_id)
-        if not error:
-            self.answered.emit(request_id, "approved" if action == "approve" else "denied")
-            return
-        if error == "locked":
+        emit(self.answered, request_id, "approved" if action == "approve" else "denied")
+
+    def _failed(self, request_id: str, message: str, exc: BaseException) -> None:
+        self._busy.discard(request_id)
+        if isinstance(exc, LockedError):
             self._raise_window(request_id)
             return
-        log.info("Answering %s from a notification failed: %s", request_id, error)
-        self.failed.emit(request_id, error)
+        log.info("Answering %s from a notification failed: %s", request_id, message)
+        emit(self.failed, request_id, message)
         if request_id in self._core.inbox:
             self._raise_window(request_id)

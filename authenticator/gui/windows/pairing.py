@@ -606,7 +606,7 @@ class PairingWizard(QDialog):
         )
 
     def _direct_found(self, preview: DirectPreview) -> None:
-        from authenticator.core.app import default_label
+        from authenticator.core.pairings import default_label
 
         self.direct = preview
         self.d_check.setEnabled(True)

@@ -2,9 +2,9 @@
 
 Several requests queue visibly (title, HEM, countdown); selecting one shows it; none is ever
 answered by default and none is selected away from under the person while they read it. A
-one-second timer drives every countdown; when one reaches zero the core is asked to close the
-due requests (``requests.expire_due`` on the ``TaskRunner``), which journals them as expired and
-tells the bridge, so the request leaves the list like any other ending.
+one-second timer repaints every countdown; the core's own expiry clock closes a request when its
+time is up (journalled as expired, told through the bridge), so it leaves the list like any
+other ending.
 """
 
 from __future__ import annotations
@@ -61,7 +61,6 @@ class RequestsPage(QWidget):
         self.ctx = ctx
         self._requests: dict[str, AccessRequest] = {}
         self._items: dict[str, QListWidgetItem] = {}
-        self._expiring = False
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(20, 16, 20, 16)
@@ -237,23 +236,7 @@ class RequestsPage(QWidget):
             # The countdowns are drawn by the delegate at paint time: repainting the viewport
             # redraws only the rows on screen, however many requests wait.
             self.list.viewport().update()
-        due = any(now > r.expires_at for r in self._requests.values())
-        if not due and self.view.request is not None and self.view.state == "asking":
-            due = self.view.request.seconds_left(now) <= 0
         self.view.tick(now)
-        if due and not self._expiring:
-            self._expiring = True
-            core = self.ctx.core
-            self.ctx.tasks.run(
-                core.requests.expire_due,
-                lambda _: self._expired(),
-                lambda *_: self._expired(),
-                owner=self,
-                name="expire",
-            )
-
-    def _expired(self) -> None:
-        self._expiring = False
 
     # ------------------------------------------------------------------ actions
 

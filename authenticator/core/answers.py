@@ -1,0 +1,212 @@
+"""Answers: approve, deny, expire and withdraw the requests in the inbox.
+
+Every answer goes back the way its request came — the request's route knows how
+(:mod:`authenticator.core.routes`). An answer that could not be delivered because the network
+failed leaves the request pending, so nothing is lost; a peer that says the request is over
+(cancelled, answered elsewhere, expired) ends it with that reason.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from authenticator.core.inbox import Entry, Inbox
+from authenticator.core.intake import Intake
+from authenticator.core.journal_kinds import RequestApproved, RequestEnded
+from authenticator.core.model import AccessRequest, Grant, Outcome
+from authenticator.core.routes import jti_key
+from authenticator.core.session import Session
+from authenticator.errors import (
+    AuthenticatorError,
+    Cancelled,
+    ExpiredError,
+    HandledElsewhere,
+    LockedError,
+    NetError,
+    NoSuchHemError,
+    NotFound,
+    ServerError,
+    StateError,
+    Unavailable,
+)
+from authenticator.protocol.access import granted_scope
+from authenticator.protocol.periods import Period
+
+__all__ = ["Answers", "gone_outcome"]
+
+log = logging.getLogger(__name__)
+
+
+def gone_outcome(exc: AuthenticatorError) -> Outcome:
+    """How a request ended when its peer says it is over."""
+    if isinstance(exc, Cancelled):
+        return Outcome.CANCELLED
+    if isinstance(exc, HandledElsewhere):
+        return Outcome.HANDLED_ELSEWHERE
+    return Outcome.EXPIRED
+
+
+def _retryable(exc: AuthenticatorError) -> bool:
+    """Network trouble (no answer, 5xx) keeps the request; a refusal ends it."""
+    if isinstance(exc, Unavailable):
+        return True
+    return isinstance(exc, NetError) and not isinstance(exc, ServerError)
+
+
+def _expired_text(req: AccessRequest) -> str:
+    return f"Expired unanswered: {req.info.phrase_for(req.hem)}."
+
+
+class Answers:
+    """The answering side of the request inbox."""
+
+    def __init__(self, session: Session, inbox: Inbox, intake: Intake) -> None:
+        self._s = session
+        self._inbox = inbox
+        self._intake = intake
+
+    def finish(
+        self, entry: Entry, outcome: Outcome, message: str, **details: str | int | bool | None
+    ) -> None:
+        """Take a request out, remember it was handled, journal it, tell a waiting program."""
+        req = entry.request
+        # Remembered and journalled before anyone is told, so whoever reacts finds it recorded.
+        self._intake.remember(entry.route.done_key(), jti_key(entry.route.jti))
+        self._s.record(RequestEnded(req, outcome, message, details))
+        self._inbox.remove(req.id, outcome, message)
+        entry.decision.settle(outcome, message)
+
+    # ------------------------------------------------------------------ no answer
+
+    def expire_due(self) -> list[str]:
+        """Close every request whose time is up; returns their ids."""
+        expired = self._inbox.due(self._s.clock.now())
+        for rid in expired:
+            try:
+                entry = self._inbox.claim(rid)
+            except AuthenticatorError:
+                continue  # answered meanwhile
+            self.finish(entry, Outcome.EXPIRED, _expired_text(entry.request))
+        return expired
+
+    def withdraw(self, request_id: str, message: str | None = None) -> None:
+        """The asker went away: its request leaves the inbox unanswered."""
+        try:
+            entry = self._inbox.claim(request_id)
+        except AuthenticatorError:
+            return
+        self.finish(entry, Outcome.WITHDRAWN, message or entry.route.withdrawn())
+
+    def resolve_vanished(self, entry: Entry) -> None:
+        """A shown request left its peer's listing: find out why, and close it accordingly."""
+        gone = entry.route.ask_why_gone(self._s.net)
+        if gone is not None:
+            self.finish(entry, gone_outcome(gone), str(gone))
+
+    # ------------------------------------------------------------------ approve
+
+    def approve(
+        self,
+        request_id: str,
+        period: Period = Period.MIN15,
+        write: bool = False,
+        *,
+        remember: bool = False,
+    ) -> Grant:
+        """Grant a request for ``period`` (with write access where it applies).
+
+        Returns the :class:`Grant`; for a local or pasted request it carries the bearer token.
+        ``remember`` (local programs, when the setting allows it): don't ask this program again
+        for this scope until the token expires.
+        """
+        if self._s.locked:
+            raise LockedError()
+        entry = self._inbox.claim(request_id)
+        grant = self.grant(entry, period, write)
+        req = entry.request
+        if remember and req.program is not None and self._s.settings.agent_remember_program:
+            self._s.remembered.add(req.program, req.hem, req.scope, exp=grant.exp, write=write)
+        return grant
+
+    def grant(self, entry: Entry, period: Period, write: bool) -> Grant:
+        """Answer ``entry`` with an approval (claimed from the inbox, or never put in it)."""
+        req, route = entry.request, entry.route
+        try:
+            if write and not req.write_possible:
+                raise StateError("Write access cannot be granted for this request.")
+            now = self._s.clock.now()
+            if now > req.expires_at:
+                self.finish(entry, Outcome.EXPIRED, _expired_text(req))
+                raise ExpiredError()
+            rec = self._s.pairing(req.hem)
+            granted = granted_scope(req.scope, write=write)
+            base = route.grant_base(now)
+            token = route.answer(self._s.net, rec, granted=granted, period=period, base=base)
+        except (Cancelled, HandledElsewhere, NotFound) as exc:
+            if isinstance(exc, HandledElsewhere) and entry.answer_may_have_arrived:
+                exc = HandledElsewhere(
+                    "The broker already has an answer for this request — most likely this "
+                    "computer's own, sent just before the connection failed.",
+                    status=exc.status,
+                )
+            self.finish(entry, gone_outcome(exc), str(exc))
+            raise exc from None
+        except (NetError, NoSuchHemError) as exc:
+            if _retryable(exc):
+                entry.answer_may_have_arrived = route.lost_answer_possible
+                self._inbox.release(req.id)
+            else:
+                self.finish(entry, Outcome.FAILED, str(exc), error=exc.code)
+            raise
+        except ExpiredError:
+            raise
+        except AuthenticatorError:
+            self._inbox.release(req.id)
+            raise
+        grant = Grant(req.id, granted, period, write, base + int(period), token)
+        text = f"{req.grant_text(period, write)}: {req.info.phrase_for(req.hem)}."
+        self._intake.remember(route.done_key(), jti_key(route.jti))
+        self._s.record(
+            RequestApproved(req, text, granted=granted, period=period, write=write, until=grant.exp)
+        )
+        self._inbox.remove(req.id, Outcome.APPROVED, text)
+        entry.decision.settle(Outcome.APPROVED, text, grant=grant)
+        self._s.touch(rec.name)
+        return grant
+
+    # ------------------------------------------------------------------ deny
+
+    def deny(self, request_id: str, *, report: bool = False) -> None:
+        """Refuse a request; ``report`` also records "I didn't ask for this" and mutes the HEM."""
+        entry = self._inbox.claim(request_id)
+        req = entry.request
+        note = entry.route.refuse(self._s.net)
+        what = req.info.phrase_for(req.hem)
+        if not report:
+            self.finish(entry, Outcome.DENIED, f"Denied: {what}{note}.")
+            return
+        minutes = self._s.settings.mute_minutes_after_report
+        until = self._s.clock.now() + 60 * minutes
+        message = (
+            f"Denied and reported: {what}{note}. Requests from {req.hem} are muted for "
+            f"{minutes} min."
+        )
+        self.finish(
+            entry,
+            Outcome.REPORTED,
+            message,
+            muted_until=until,
+            location=req.location.describe(),
+        )
+        if minutes:
+            try:
+                self._s.update_pairing(req.hem, muted_until=until)
+            except (LockedError, NoSuchHemError):
+                log.info("could not mute %s", req.hem)
+
+    # ------------------------------------------------------------------ locking
+
+    def clear(self, outcome: Outcome, message: str) -> None:
+        """Everything leaves the inbox (the app locks); waiting programs are told why."""
+        for entry in self._inbox.clear(outcome, message):
+            entry.decision.settle(outcome, message)

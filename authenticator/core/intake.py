@@ -1,0 +1,94 @@
+"""The intake: where every new request, whatever its source, is let in or turned away.
+
+Each source checks what it received (expiry, the scope tag, replays, the catalogue, mutes) and
+says what to do as a *verdict*; :meth:`Intake.apply` is the one function that carries a verdict
+out — remember it in the handled memory, refuse it at its peer, journal it, show it, or raise the
+error the asker should see. Nothing else puts a request in the inbox.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from authenticator.core.inbox import Entry, Inbox
+from authenticator.core.journal_kinds import FieldValue, JournalRecord, RequestShown
+from authenticator.core.routes import Route, jti_key
+from authenticator.core.session import Session
+from authenticator.errors import AuthenticatorError
+
+__all__ = ["Intake", "Show", "TurnAway", "Verdict"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Show:
+    """Let the request in: put it in the inbox (listeners are told) and journal that it was shown.
+
+    ``journal`` is false when it was journalled already (the same broker event listed again);
+    ``remember`` names handled-memory keys to write once it is shown.
+    """
+
+    entry: Entry
+    details: Mapping[str, FieldValue] = field(default_factory=dict)
+    journal: bool = True
+    remember: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class TurnAway:
+    """Keep the request out: remember it, refuse it at its peer when ``refuse`` names a route,
+    journal ``record``, and raise ``error`` to the asker when there is one."""
+
+    record: JournalRecord
+    remember: tuple[str, ...] = ()
+    refuse: Route | None = None
+    error: AuthenticatorError | None = None
+
+
+Verdict = Show | TurnAway
+
+
+class Intake:
+    """Applies verdicts; also answers "was this HEM request offered before?"."""
+
+    def __init__(self, session: Session, inbox: Inbox) -> None:
+        self._s = session
+        self._inbox = inbox
+
+    def remember(self, *keys: str) -> None:
+        if keys:
+            self._s.handled.add_all(keys, self._s.clock.now())
+
+    def offered_before(self, jti: str) -> bool:
+        """Whether the HEM request ``jti`` was answered already, or is pending under another id."""
+        key = jti_key(jti)
+        if key in self._s.handled:
+            return True
+        return any(jti_key(e.route.jti) == key for e in self._inbox.entries())
+
+    def pending_with_jti(self, jti: str) -> Entry | None:
+        key = jti_key(jti)
+        return next((e for e in self._inbox.entries() if jti_key(e.route.jti) == key), None)
+
+    def apply(self, verdict: Verdict) -> Entry | None:
+        """Carry ``verdict`` out. Returns the entry shown (``None`` when the same id is already
+        pending, or the request was turned away without an error to raise)."""
+        if isinstance(verdict, Show):
+            if not self._inbox.add(verdict.entry):
+                return None
+            if verdict.journal:
+                self._s.record(RequestShown(verdict.entry.request, verdict.details))
+            self.remember(*verdict.remember)
+            return verdict.entry
+        self.remember(*verdict.remember)
+        if verdict.refuse is not None:
+            note = verdict.refuse.refuse(self._s.net)
+            if note:
+                log.info("could not refuse a request nobody saw%s", note)
+        self._s.record(verdict.record)
+        if verdict.error is not None:
+            raise verdict.error
+        return None
