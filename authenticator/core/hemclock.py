@@ -288,6 +288,9 @@ class ClockKeeper:
         try:
             value = ask()
         except Forbidden as exc:  # the HEM's RTC is unset: it makes no request until a check-in
+            recent = self._recent_failure(hem_name)
+            if recent is not None:
+                raise _not_set(hem_name, recent) from exc
             healed = self._heal(hem_name, heal, exc)
             value = ask()
         reading = self._reading(value)
@@ -350,11 +353,7 @@ class ClockKeeper:
                 self._failed[hem_name] = (self._now(), exc.reason)
             if unset is None:
                 raise
-            raise HemClockError(
-                f"{hem_name}'s clock is not set and it could not be checked in ({exc.reason}); "
-                "let the Encedo Manager check it in, then ask again.",
-                reason=exc.reason,
-            ) from unset
+            raise _not_set(hem_name, exc.reason) from unset
         self.forget(hem_name)
         return result
 
@@ -372,6 +371,14 @@ class ClockKeeper:
             "let the Encedo Manager check it in, then ask again.",
             reason=reason,
         )
+
+
+def _not_set(hem_name: str, reason: str) -> HemClockError:
+    return HemClockError(
+        f"{hem_name}'s clock is not set and it could not be checked in ({reason}); "
+        "let the Encedo Manager check it in, then ask again.",
+        reason=reason,
+    )
 
 
 def _note(hem_name: str, healed: CheckinResult | None) -> str | None:

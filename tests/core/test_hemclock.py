@@ -271,6 +271,10 @@ def test_an_unset_rtc_that_cannot_be_checked_in(keeper: ClockKeeper, now: list[i
     )
     assert one_sentence(message)
     assert isinstance(info.value.__cause__, Forbidden)
+    with pytest.raises(HemClockError) as again:  # not retried at once: no second timeout
+        keeper.ask("office-hem", hem.ask, hem.heal)
+    assert str(again.value) == message
+    assert hem.heals == 1
 
 
 def test_cannot_heal_but_close_enough_still_approves_and_says_so(
@@ -346,6 +350,14 @@ def test_still_off_after_a_check_in_blames_this_computers_clock(
         "far's clock is still 2 h ahead of this computer's after a check-in, so this computer's "
         "clock is probably wrong; correct it, then ask again."
     )
+
+
+def test_an_unset_rtc_checked_in_but_still_off(keeper: ClockKeeper, now: list[int]) -> None:
+    hem = FakeHem(now, None, after_heal=-900)  # this computer runs 15 min fast
+    asked = keeper.ask("hem", hem.ask, hem.heal)
+    assert (hem.heals, asked.reading.offset) == (1, -900)
+    assert asked.note is not None
+    assert "still 15 min behind this computer's after a check-in" in asked.note
 
 
 def test_a_check_in_that_did_more_than_set_the_clock_is_told(
