@@ -17,8 +17,11 @@ from authenticator.core.model import AccessRequest, Program
 from authenticator.gui import notify
 from authenticator.gui.notify import TrayBalloonNotifier, WindowNotifier, make_notifier
 from authenticator.gui.notify.freedesktop import notification_body
+from authenticator.gui.notify.tray import balloon_text
 from authenticator.protocol.access import IpInfo
+from authenticator.protocol.b64 import b64encode
 from authenticator.protocol.scopes import describe
+from tests.hostile import CORPUS
 
 
 def request(
@@ -27,6 +30,8 @@ def request(
     *,
     expires_in: int = 600,
     program: Program | None = None,
+    location: IpInfo | None = None,
+    reason: str | None = None,
 ) -> AccessRequest:
     now = int(time.time())
     return AccessRequest(
@@ -38,8 +43,9 @@ def request(
         info=describe(scope),
         created=now,
         expires_at=now + expires_in,
-        location=IpInfo(city="Warsaw", country="PL", ip="203.0.113.7"),
+        location=location or IpInfo(city="Warsaw", country="PL", ip="203.0.113.7"),
         program=program,
+        reason=reason,
     )
 
 
@@ -146,21 +152,72 @@ def test_the_body_says_what_approve_grants_and_until_when() -> None:
     body = notification_body(req, markup=False)
     expires = time.strftime("%H:%M", time.localtime(req.expires_at))
     assert body.splitlines() == [
-        req.text,
+        "Someone wants to unlock the encrypted drive (disk1) of my-hem, asking for read and "
+        "write access.",
         "Approve: allow read-only for 15 min.",  # never write access from a bubble
         f"Expires at {expires}.",
+        "From — reported by the broker: Warsaw, PL · 203.0.113.7",
     ]
 
 
 def test_the_body_is_escaped_only_for_servers_with_markup() -> None:
-    req = request("L1", program=Program(name="<b>evil</b> & co", pid=7))
-    assert "<b>evil</b> & co (pid 7)" in notification_body(req, markup=False)
+    req = request("L1", program=Program(name="<b>evil</b> & 'co' \"x\"", pid=7))
+    plain = notification_body(req, markup=False)
+    assert "Program — claimed by the program: <b>evil</b> & 'co' \"x\" (pid 7)" in plain
     escaped = notification_body(req, markup=True)
-    assert "&lt;b&gt;evil&lt;/b&gt; &amp; co (pid 7)" in escaped
-    assert "<" not in escaped
+    assert "&lt;b&gt;evil&lt;/b&gt; &amp; &apos;co&apos; &quot;x&quot; (pid 7)" in escaped
+    assert not set("<>\"'") & set(escaped)
 
 
 def test_an_unknown_scope_offers_no_approve_line() -> None:
     body = notification_body(request("ev9", "weird:scope"), markup=False)
     assert "Approve" not in body
-    assert "does not know (weird:scope)" in body
+    assert body.splitlines()[0] == "Someone wants to do something this app does not know " + (
+        "(weird:scope) on my-hem."
+    )
+
+
+def hostile_requests(text: str) -> list[AccessRequest]:
+    """The same hostile text in every outsider field a bubble shows."""
+    return [
+        request("ev1", "keymgmt:del", location=IpInfo(city=text, country=text[:9], ip=text[:20])),
+        request("L1", program=Program(name=text, pid=4, path=text), reason=text),
+        request("ev2", "logger:get", reason=text),
+    ]
+
+
+ACTIONS = [
+    "Someone wants to delete a key from my-hem.",
+    "A program on this computer wants to list the keys on my-hem.",
+    "Someone wants to read the audit log of my-hem.",
+]
+
+
+@pytest.mark.parametrize("hostile", [c[1] for c in CORPUS], ids=[c[0] for c in CORPUS])
+def test_the_action_is_the_first_line_whatever_outsiders_write(hostile: str) -> None:
+    for req, action in zip(hostile_requests(hostile), ACTIONS, strict=True):
+        for markup in (False, True):
+            lines = notification_body(req, markup=markup).split("\n")
+            assert lines[0] == action
+            claims = lines[3:]
+            labels = ("From — reported", "Program — claimed", "Reason — claimed", "Their note")
+            assert claims
+            assert all(line.startswith(labels) for line in claims)  # no line of their own
+            assert all(len(line) < 400 for line in claims)
+            assert not any(c in "\n".join(lines) for c in "\x1b\x9b\u202e\u2066\u200d\r")
+        title, message = balloon_text(req)
+        assert title == f"{req.title} — my-hem"
+        balloon = message.split("\n")
+        assert balloon[0] == action
+        assert all(line.startswith(labels) for line in balloon[1:])
+        assert not set("<>&\"'") & set(message)
+
+
+def test_a_key_label_the_request_states_is_labelled_in_the_bubble() -> None:
+    kid = "ab" * 16
+    label = b64encode(b'{"t":"AC16","l":"<b>Verified</b> backup key"}')
+    req = request("ev1", f"keymgmt:use:{kid}#{label}")
+    lines = notification_body(req, markup=False).splitlines()
+    assert lines[0] == f"Someone wants to use the key {kid[:12]}… on my-hem."
+    assert "Key name — as the request states it: <b>Verified</b> backup key" in lines
+    assert "Key type — as the request states it: Ed25519 signing key, private key" in lines

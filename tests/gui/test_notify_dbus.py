@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -20,9 +21,11 @@ from pytestqt.qtbot import QtBot
 from authenticator import APP_ID, APP_NAME
 from authenticator.core.model import Program
 from authenticator.gui.notify import WindowNotifier, make_notifier
-from authenticator.gui.notify.freedesktop import FreedesktopNotifier
+from authenticator.gui.notify.freedesktop import FreedesktopNotifier, notification_body
+from authenticator.protocol.access import IpInfo
 from tests.gui.desktop.fakebus import EMITTER, FakeNotificationServer, private_bus
 from tests.gui.test_notify import Actions, request
+from tests.hostile import MARKUP, MIXED, NEWLINES
 
 
 class GuiActions(Actions):
@@ -85,7 +88,7 @@ def test_notify_carries_everything_the_bubble_needs(
     assert (app_name, replaces) == (APP_NAME, 0)
     assert icon.endswith(f"{APP_ID}.png") or icon == APP_ID
     assert summary == "List the keys — my-hem"
-    assert body.startswith(req.text + "\n")
+    assert body.startswith("Someone wants to list the keys on my-hem.\n")  # the action first
     assert "Expires at " in body
     assert actions == ["approve", "Approve", "deny", "Deny", "open", "Open", "default", "Open"]
     assert hints == {
@@ -273,6 +276,60 @@ def test_markup_servers_get_escaped_bodies(qtbot: QtBot, qapp: object, bus: str)
         notifier.close()
     body = fake.notifies()[0].body[4]
     assert "&lt;i&gt;x&lt;/i&gt; &amp; y (pid 3)" in body
+
+
+def test_the_body_received_under_hostile_requests(qtbot: QtBot, qapp: object, bus: str) -> None:
+    """What a markup server receives parses as markup whose text is exactly the plain body:
+    the action on the first line, each outsider's words on one labelled line after it."""
+    seen = Actions()
+    sent = [
+        request("ev1", "keymgmt:del", location=IpInfo(city=MIXED, country="<b>PL</b>")),
+        request("L1", program=Program(name=MIXED, pid=3), reason=MARKUP),
+        request("ev2", "logger:get", reason=NEWLINES + MARKUP),
+    ]
+    with FakeNotificationServer(bus, capabilities=("actions", "body", "body-markup")) as fake:
+        notifier = FreedesktopNotifier(seen.on_action, bus=bus)
+        assert notifier.wait_ready(5)
+        for req in sent:
+            notifier.show(req)
+        fake.wait(lambda: len(fake.notifies()) == len(sent))
+        notifier.close()
+    first = [
+        "Someone wants to delete a key from my-hem.",
+        "A program on this computer wants to list the keys on my-hem.",
+        "Someone wants to read the audit log of my-hem.",
+    ]
+    for req, call, action, count in zip(sent, fake.notifies(), first, (4, 5, 5), strict=True):
+        markup = _Markup(call.body[4])
+        assert markup.tags == []  # nothing the requester wrote became markup
+        assert markup.text == notification_body(req, markup=False)
+        lines = markup.text.split("\n")
+        assert lines[0] == action
+        assert len(lines) == count  # no outsider's newline made a line of its own
+
+
+class _Markup(HTMLParser):
+    """Reads a body as a markup server would: its tags, and its text with entities resolved."""
+
+    def __init__(self, body: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[str] = []
+        self.parts: list[str] = []
+        self.feed(body)
+        self.close()
+        self.text = "".join(self.parts)
+
+    def handle_starttag(self, tag: str, attrs: object) -> None:
+        self.tags.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        self.tags.append(f"/{tag}")
+
+    def handle_comment(self, data: str) -> None:
+        self.tags.append("<!--")
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
 
 
 def test_a_server_without_actions_gets_none(qtbot: QtBot, qapp: object, bus: str) -> None:

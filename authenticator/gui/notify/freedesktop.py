@@ -33,7 +33,6 @@ brings its window forward for them too (``gui.notify.make_notifier``).
 from __future__ import annotations
 
 import contextlib
-import html
 import logging
 import os
 import queue
@@ -52,6 +51,7 @@ from authenticator import APP_ID, APP_NAME
 from authenticator.core.model import AccessRequest
 from authenticator.errors import StateError
 from authenticator.gui.notify.base import Action, ActionCallback
+from authenticator.gui.notify.text import action_line, claim_lines, escape_markup
 from authenticator.protocol.periods import Period
 
 __all__ = ["BUTTONLESS", "NOTIFICATION_ACTIONS", "FreedesktopNotifier", "notification_body"]
@@ -92,20 +92,22 @@ def _default_icon() -> str:
 
 
 def notification_body(request: AccessRequest, *, markup: bool) -> str:
-    """What the bubble says below its title: the plain sentence, what Approve grants, the expiry.
+    """What the bubble says below its title, a line each: the verified action first (from the
+    scope alone), what Approve grants, the expiry, and only then the outsiders' words, cleaned
+    and labelled with whose claim they are (:mod:`authenticator.gui.notify.text`).
 
     Approve in a bubble always grants the default (15 min, read-only); saying so keeps the
-    one-click answer honest. With ``markup`` (the server's ``body-markup`` capability) the
-    request's words are escaped, since they may contain the requester's own text.
+    one-click answer honest. With ``markup`` (the server's ``body-markup`` capability) the body
+    is escaped for the markup subset (``&``, ``<``, ``>`` and quotes).
     """
-    grant = request.grant_text(Period.MIN15, False)
-    expires = time.strftime("%H:%M", time.localtime(request.expires_at))
-    lines = [request.text]
+    lines = [action_line(request)]
     if request.info.known:
+        grant = request.grant_text(Period.MIN15, False)
         lines.append(f"Approve: {grant[0].lower()}{grant[1:]}.")
-    lines.append(f"Expires at {expires}.")
+    lines.append(f"Expires at {time.strftime('%H:%M', time.localtime(request.expires_at))}.")
+    lines += claim_lines(request)
     body = "\n".join(lines)
-    return html.escape(body, quote=False) if markup else body
+    return escape_markup(body) if markup else body
 
 
 class _Relay(QObject):

@@ -4,6 +4,12 @@
 Windows and macOS). It has no buttons, so a click on it means Open, for the latest request still
 pending; Qt cannot take a balloon back, so :meth:`TrayBalloonNotifier.withdraw` only forgets the
 request, and a later click opens the next one still waiting.
+
+The balloon says what a bubble says (:mod:`authenticator.gui.notify.text`): the verified action on
+its first line, the outsiders' words after it, labelled. Qt hands the text either to its own
+plain-text balloon or, under a StatusNotifier host, to the notification server, which may read it
+as markup; the text is therefore made :func:`~authenticator.gui.notify.text.neutral` (look-alikes
+for ``&<>"'``), which reads the same under both.
 """
 
 from __future__ import annotations
@@ -14,10 +20,18 @@ from PySide6.QtWidgets import QSystemTrayIcon
 
 from authenticator.core.model import AccessRequest
 from authenticator.gui.notify.base import ActionCallback
+from authenticator.gui.notify.text import action_line, claim_lines, hem_name, neutral
 
-__all__ = ["TrayBalloonNotifier"]
+__all__ = ["TrayBalloonNotifier", "balloon_text"]
 
 BALLOON_MS = 10_000  # how long Qt shows its balloon (it cannot stay until answered)
+
+
+def balloon_text(request: AccessRequest) -> tuple[str, str]:
+    """(title, message) of the balloon: ``List the keys — my-hem``; the action, then the claims."""
+    title = f"{request.title} — {hem_name(request)}"
+    message = "\n".join([action_line(request), *claim_lines(request)])
+    return neutral(title), neutral(message)
 
 
 class TrayBalloonNotifier:
@@ -45,12 +59,8 @@ class TrayBalloonNotifier:
         if request.id in self._pending:
             self._pending.remove(request.id)
         self._pending.append(request.id)
-        self._tray.showMessage(
-            f"{request.title} — {request.hem}",
-            request.text,
-            QSystemTrayIcon.MessageIcon.Information,
-            BALLOON_MS,
-        )
+        title, message = balloon_text(request)
+        self._tray.showMessage(title, message, QSystemTrayIcon.MessageIcon.Information, BALLOON_MS)
 
     def withdraw(self, request_id: str) -> None:
         if request_id in self._pending:
