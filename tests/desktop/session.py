@@ -228,8 +228,9 @@ def _start_bus(env: dict[str, str], started: list[subprocess.Popen[bytes]]) -> s
 # ---------------------------------------------------------------- waiting
 
 
-def wait_for_bus_name(address: str, name: str, timeout: float) -> None:
-    """Block until ``name`` has an owner on the bus (event-driven, via NameOwnerChanged)."""
+def wait_for_bus_name(address: str, name: str, timeout: float, *, gone: bool = False) -> None:
+    """Block until ``name`` has an owner on the bus (with ``gone``: until it has none);
+    event-driven, via NameOwnerChanged."""
     rule = MatchRule(
         type="signal",
         sender="org.freedesktop.DBus",
@@ -242,14 +243,15 @@ def wait_for_bus_name(address: str, name: str, timeout: float) -> None:
     with open_dbus_connection(bus=address) as connection, connection.filter(rule) as queue:
         connection.send_and_get_reply(message_bus.AddMatch(rule), timeout=timeout)
         reply = connection.send_and_get_reply(message_bus.NameHasOwner(name), timeout=timeout)
-        if reply.body[0]:
+        if bool(reply.body[0]) is not gone:
             return
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise TimeoutError(f"{name} got no owner within {timeout} s")
+                state = "kept its owner" if gone else "got no owner"
+                raise TimeoutError(f"{name} {state} within {timeout} s")
             changed = connection.recv_until_filtered(queue, timeout=remaining)
-            if changed.body[2]:  # (name, old owner, new owner)
+            if bool(changed.body[2]) is not gone:  # (name, old owner, new owner)
                 return
 
 

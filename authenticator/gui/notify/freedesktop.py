@@ -39,6 +39,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import InvalidStateError
 from typing import Any
 
 from jeepney import DBusAddress, HeaderFields, MatchRule, Message, message_bus, new_method_call
@@ -142,6 +143,15 @@ class _Router(DBusRouter):  # type: ignore[misc]  # jeepney has no type hints
     def __init__(self, connection: DBusConnection, lost: Callable[[], None]) -> None:
         self._lost = lost
         super().__init__(connection)
+
+    def _dispatch(self, message: Message) -> None:
+        try:
+            super()._dispatch(message)
+        except InvalidStateError:
+            # A second answer to one call, arriving before the caller took the first: mako 1.7
+            # (Debian 12) answers GetCapabilities with its list *and* an UnknownMethod error.
+            # jeepney would let this end the receiver thread; the first answer counts.
+            log.debug("A duplicate D-Bus reply was ignored.")
 
     def _receiver(self) -> None:
         try:
