@@ -17,9 +17,10 @@ import secrets
 import string
 from typing import NoReturn
 
+from authenticator.core.hemclock import CheckinResult, anchorable, check_in, checkin_backend
 from authenticator.core.inbox import Entry
 from authenticator.core.intake import Intake, Show, TurnAway
-from authenticator.core.journal_kinds import RejectReason, RequestRejected
+from authenticator.core.journal_kinds import HemClockNote, RejectReason, RequestRejected
 from authenticator.core.model import AccessRequest, Program
 from authenticator.core.pairings import hem_url_of, keys_of, pinned_cert_of
 from authenticator.core.routes import LocalRoute, PastedRoute, jti_key
@@ -39,6 +40,7 @@ from authenticator.errors import (
 from authenticator.protocol.access import AuthReq, open_authreq
 from authenticator.protocol.keys import KeyPair
 from authenticator.protocol.links import AuthreqLink, parse_link
+from authenticator.protocol.outside import LIMITS, Origin, Outside, clean
 from authenticator.protocol.pairing import QrPayload
 from authenticator.protocol.periods import Period
 from authenticator.protocol.scopes import describe, require_known
@@ -48,7 +50,6 @@ from authenticator.store.records import PairingRecord
 __all__ = ["DirectPath", "Pasted", "new_request_id", "read_pasted"]
 
 _ID_CHARS = string.ascii_uppercase + string.digits
-MAX_REASON = 200
 
 
 def new_request_id(prefix: str) -> str:
@@ -57,10 +58,14 @@ def new_request_id(prefix: str) -> str:
 
 
 def _clean_reason(reason: str | None) -> str | None:
-    if not reason:
-        return None
-    text = "".join(c if c.isprintable() else " " for c in reason).strip()
-    return text[:MAX_REASON] or None
+    """A program's stated reason, as display text (its claim)."""
+    return clean(reason, Origin.PROGRAM, limit=LIMITS.reason).text or None
+
+
+def _clean_note(note: str | None) -> Outside | None:
+    """A requester's note in a pasted request, as display text (not verified)."""
+    text = clean(note, Origin.REQUESTER, limit=LIMITS.note)
+    return text or None
 
 
 class Pasted:
@@ -113,17 +118,37 @@ class DirectPath:
         if write and not info.write_possible:
             raise StateError("Write access cannot be granted for this kind of request.")
         rec = self._s.pairing(hem)
-        epk = KeyPair.generate(self._s.rng)
-        with self._s.net.hem(hem_url_of(rec), pinned_cert=pinned_cert_of(rec)) as client:
-            text, _ = client.ext_request(epk.public.b64, scope)
-        try:
-            authreq = AuthReq.parse(text)
-        except DecodeError as exc:
-            raise BadResponseError("The HEM answered with a malformed access request.") from exc
+        url, pinned = hem_url_of(rec), pinned_cert_of(rec)
+
+        def ask_once() -> AuthReq:
+            epk = KeyPair.generate(self._s.rng)
+            with self._s.net.hem(url, pinned_cert=pinned) as client:
+                text, _ = client.ext_request(epk.public.b64, scope)
+            try:
+                authreq = AuthReq.parse(text)
+            except DecodeError as exc:
+                raise BadResponseError("The HEM answered with a malformed access request.") from exc
+            try:
+                authreq.verify_signature(epk)
+            except IntegrityError as exc:
+                text = "The HEM's answer failed its integrity check; nothing was shown."
+                self._turn_away(rec, RejectReason.TAMPERED, text, "local", exc, scope=scope)
+            return authreq
+
+        def heal() -> CheckinResult:
+            backend = checkin_backend(rec.broker_url, self._s.settings.default_broker_url)
+            with self._s.net.hem(url, pinned_cert=pinned) as client:
+                return check_in(client, backend, post_checkin=self._s.net.post_checkin)
+
+        asked = self._s.clock_keeper.ask(rec.name, ask_once, heal)
+        if asked.note:
+            self._s.record(HemClockNote(rec.name, asked.note))
+        authreq, reading = asked.value, asked.reading
         now = self._s.clock.now()
+        # The HEM's times (iat, exp) are on its clock: compare them on it, show them on ours.
+        offset = reading.offset if anchorable(reading) else 0
         try:
-            authreq.verify_signature(epk)
-            opened = open_authreq(authreq, keys_of(rec), now=now)
+            opened = open_authreq(authreq, keys_of(rec), now=now + offset)
         except IntegrityError as exc:
             text = "The HEM's answer failed its integrity check; nothing was shown."
             self._turn_away(rec, RejectReason.TAMPERED, text, "local", exc, scope=scope)
@@ -146,13 +171,13 @@ class DirectPath:
             scope=opened,
             info=describe(opened),
             created=now,
-            expires_at=authreq.exp,
+            expires_at=authreq.exp - offset,
             program=program,
             reason=_clean_reason(reason),
             default_period=period,
             default_write=write,
         )
-        entry = Entry(request, LocalRoute(authreq))
+        entry = Entry(request, LocalRoute(authreq, reading))
         if not quiet:
             self._intake.apply(
                 Show(
@@ -172,12 +197,14 @@ class DirectPath:
             raise LockedError()
         authreq = pasted.authreq
         rec = self._pairing_for(authreq)
-        if pasted.link_url is not None and origin_of(pasted.link_url) != origin_of(hem_url_of(rec)):
+        paired_at = origin_of(hem_url_of(rec))
+        if pasted.link_url is not None and origin_of(pasted.link_url) != paired_at:
+            named = clean(origin_of(pasted.link_url), Origin.LINK, limit=LIMITS.url).text
             raise StateError(
-                f"This link asks for the answer to go to {origin_of(pasted.link_url)}, but "
-                f"{rec.name} is paired at {origin_of(hem_url_of(rec))}; it was refused so that "
-                "an approval can never be sent to a stranger. If the HEM really moved, change "
-                "its address in its settings first."
+                f"This link asks for the answer to go to {named} (as the link states it), but "
+                f"{rec.name} is paired at {paired_at}; it was refused so that an approval can "
+                "never be sent to a stranger. If the HEM really moved, change its address in its "
+                "settings first."
             )
         now = self._s.clock.now()
         try:
@@ -205,7 +232,7 @@ class DirectPath:
             info=require_known(describe(scope)),
             created=now,
             expires_at=authreq.exp,
-            reason=authreq.note,
+            note=_clean_note(authreq.note),
         )
         self._intake.apply(Show(Entry(request, PastedRoute(authreq))))
         return request

@@ -26,6 +26,7 @@ __all__ = [
     "KINDS",
     "AppEvent",
     "FieldValue",
+    "HemClockNote",
     "JournalRecord",
     "Kind",
     "Line",
@@ -71,6 +72,7 @@ class Kind(enum.StrEnum):
     UNPAIRED_LOCAL = "unpair.local"
     UNPAIR_FAILED = "unpair.failed"
     RENAMED = "hem.renamed"
+    HEM_CLOCK = "hem.clock"
     LOCKED = "app.locked"
     UNLOCKED = "app.unlocked"
     STORE_CREATED = "app.store_created"
@@ -188,6 +190,17 @@ class Renamed(JournalRecord):
 
     def line(self) -> Line:
         return Line(Kind.RENAMED, f"{self.old} renamed to {self.new}.", hem=self.new)
+
+
+@dataclass(frozen=True, slots=True)
+class HemClockNote(JournalRecord):
+    """What the owner should know about a HEM's clock (a check-in failed, or did more)."""
+
+    hem: str
+    text: str
+
+    def line(self) -> Line:
+        return Line(Kind.HEM_CLOCK, self.text, self.hem)
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from authenticator.net.tls import CertificateInfo
 from authenticator.protocol.access import IpInfo
+from authenticator.protocol.outside import Origin, Outside
 from authenticator.protocol.pairing import PairingRequest, QrPayload
 from authenticator.protocol.periods import Period
 from authenticator.protocol.scopes import ScopeInfo, grant_text
 from authenticator.store.records import PairingRecord
+
+if TYPE_CHECKING:
+    from authenticator.core.peer import PeerIdentity
 
 __all__ = [
     "AccessRequest",
@@ -49,17 +53,48 @@ class Outcome(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Program:
-    """The local program that asked (from the socket's peer credentials where the OS gives them)."""
+    """The local program that asked (from the socket's peer credentials where the OS gives them).
+
+    ``pid``, ``uid``, ``user`` and ``start_time`` are the kernel's facts. ``name``, ``path`` (the
+    executable), ``script`` (the script an interpreter runs, absolute) and ``chain`` (the program
+    then its parents, e.g. ``("backup.sh", "bash", "sshd")``) are the program's claims, already
+    cleaned for display (``core.peer.program_of``). ``interpreter``: the executable is a known
+    interpreter (with ``script`` None it runs code from its command line or stdin). ``remote``:
+    it looks started from an SSH session. ``identity`` is the live, raw
+    :class:`~authenticator.core.peer.PeerIdentity` (neither compared nor serialised).
+    """
 
     name: str
     pid: int | None = None
     path: str | None = None
     uid: int | None = None
     user: str | None = None
+    script: str | None = None
+    interpreter: bool = False
+    start_time: int | None = None
+    chain: tuple[str, ...] = ()
+    remote: bool = False
+    identity: PeerIdentity | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def exe(self) -> str | None:
+        """The executable's path (the same as ``path``)."""
+        return self.path
 
     def describe(self) -> str:
         """``backup.sh (pid 4242)``."""
         return f"{self.name} (pid {self.pid})" if self.pid is not None else self.name
+
+    def chain_text(self) -> str:
+        """``backup.sh ← bash ← sshd`` (the name alone when the chain is unknown)."""
+        return " ← ".join(self.chain) if self.chain else self.name
+
+    def check_unchanged(self) -> None:
+        """Raise ``ProgramChangedError`` when the program is no longer the process that asked
+        (it exec'd another program, exited, or its pid was reused); nothing to check without an
+        identity (a program named by hand, e.g. the terminal's parent)."""
+        if self.identity is not None:
+            self.identity.check()
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -68,7 +103,19 @@ class Program:
             "path": self.path,
             "uid": self.uid,
             "user": self.user,
+            "script": self.script,
+            "interpreter": self.interpreter,
+            "start_time": self.start_time,
+            "chain": list(self.chain),
+            "remote": self.remote,
         }
+
+
+_ASKER: dict[str, str] = {
+    "broker": "Someone",
+    "local": "A program on this computer",
+    "link": "The pasted request",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,9 +124,11 @@ class AccessRequest:
 
     ``id`` is what people type (``authenticator approve ID``): the broker's event id, or ``L…``
     for a local program's request and ``P…`` for a pasted one. ``scope`` is the decrypted scope
-    whose tag was verified; ``info`` says it in plain words. ``location`` (broker) and
-    ``program`` + ``reason`` (local) describe who asks; ``reason``/``note`` are the requester's
-    own words: shown, never trusted.
+    whose tag was verified; ``info`` says it in plain words. :attr:`title` and :attr:`text` —
+    what is asked — are built from the verified scope alone; everything outsiders say (the
+    broker's ``location``, a program's name and ``reason``, a requester's ``note``, the key
+    label a request states) was cleaned where it came in and is shown only in the labelled
+    rows of :meth:`claims`, never inside that sentence.
     """
 
     id: str
@@ -93,6 +142,7 @@ class AccessRequest:
     location: IpInfo = field(default_factory=IpInfo)
     program: Program | None = None
     reason: str | None = None
+    note: Outside | None = None
     default_period: Period = Period.MIN15
     default_write: bool = False
 
@@ -105,8 +155,13 @@ class AccessRequest:
         return self.info.title
 
     @property
+    def asker(self) -> str:
+        """Who asks, in the app's own words: ``Someone``, ``A program on this computer``…"""
+        return _ASKER[self.source]
+
+    @property
     def requester(self) -> str:
-        """Who asks, in a few words."""
+        """Who asks, in a few words, with what they claim (for lists and the journal)."""
         if self.program is not None:
             return self.program.describe()
         if self.source == "link":
@@ -116,8 +171,28 @@ class AccessRequest:
 
     @property
     def text(self) -> str:
-        """The plain-words sentence: ``Someone at Warsaw, PL · 203.0.113.7 wants to …``."""
-        return self.info.text(hem=self.hem, who=self.requester)
+        """What is asked, from the verified scope alone: ``Someone wants to list the keys on
+        my-hem.``"""
+        return self.info.text(hem=self.hem, who=self.asker)
+
+    def claims(self) -> tuple[tuple[str, Outside], ...]:
+        """What outsiders say about the request, each with whose claim it is: rows such as
+        ``("Location — reported by the broker", Outside("Warsaw, PL · 203.0.113.7", …))``.
+        Empty claims are left out."""
+        rows: list[tuple[str, Outside]] = []
+        if self.source == "broker":
+            rows.append(("Location", self.location.claim()))
+        if self.program is not None:
+            rows.append(("Program", Outside(self.program.describe(), Origin.PROGRAM)))
+            if self.program.path:
+                rows.append(("Path", Outside(self.program.path, Origin.PROGRAM)))
+        if self.reason:
+            origin = Origin.PROGRAM if self.source == "local" else Origin.REQUESTER
+            rows.append(("Reason", Outside(self.reason, origin)))
+        if self.note is not None:
+            rows.append(("Their note", self.note))
+        rows.extend(self.info.stated)
+        return tuple((value.row(name), value) for name, value in rows if value)
 
     def grant_text(self, period: Period, write: bool) -> str:
         return grant_text(self.info, period, write=write)
@@ -137,6 +212,11 @@ class AccessRequest:
             "location": self.location.to_json() if self.source == "broker" else None,
             "program": self.program.to_json() if self.program else None,
             "reason": self.reason,
+            "note": self.note.text if self.note is not None else None,
+            "claims": [
+                {"row": row, "text": value.text, "origin": value.origin.value}
+                for row, value in self.claims()
+            ],
             "created": self.created,
             "expires_at": self.expires_at,
             "write_possible": self.write_possible,

@@ -36,6 +36,10 @@ class NetFactory:
         """A client for one conversation with a HEM (close it, or use ``with``)."""
         return HemClient(url, pinned_cert=pinned_cert, timeout=self.hem_timeout)
 
+    def post_checkin(self, backend_url: str, check: str) -> str:
+        """The check-in service's answer to a HEM's challenge (``check`` → ``checked``)."""
+        return BrokerClient.post_checkin(backend_url, check, timeout=self.broker_timeout)
+
     def certificate(self, url: str) -> CertificateInfo:
         return fetch_certificate(url, timeout=min(self.hem_timeout, 10.0))
 

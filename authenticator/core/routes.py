@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+from authenticator.core.hemclock import ClockReading, grant_base
 from authenticator.core.netfactory import NetFactory
 from authenticator.core.pairings import hem_url_of, keys_of, pinned_cert_of
 from authenticator.errors import (
@@ -208,7 +209,10 @@ class _AtTheHem:
 
 @dataclass(frozen=True, slots=True)
 class LocalRoute(_AtTheHem):
-    """A local program's request; the app asked the HEM for it (its ``iat`` is verified)."""
+    """A local program's request; the app asked the HEM for it, so the ``iat`` it carries is the
+    HEM's verified word on its clock (``reading``)."""
+
+    reading: ClockReading | None = None
 
     @property
     def source(self) -> Source:
@@ -218,9 +222,9 @@ class LocalRoute(_AtTheHem):
         return f"done|local|{self.jti}"
 
     def grant_base(self, now: int) -> int:
-        # The HEM signed this iat for our own ephemeral key: anchor the grant on the HEM's clock
-        # when it runs ahead, or the HEM would see an authreply that expired already.
-        return max(now, self.authreq.iat)
+        # Anchored on the HEM's verified clock (within bounds), so the token lives exactly the
+        # granted period by the clock that enforces it, whichever way the HEM drifts.
+        return grant_base(now, self.reading)
 
     def answer(
         self, net: NetFactory, rec: PairingRecord, *, granted: str, period: Period, base: int

@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 from authenticator.core import autostart
 from authenticator.core.clock import Clock, SystemClock
+from authenticator.core.hemclock import ClockKeeper
 from authenticator.core.journal_kinds import AppEvent, JournalRecord, Kind, Recorder, SettingChanged
 from authenticator.core.listener import ListenerHub
 from authenticator.core.netfactory import NetFactory
@@ -60,11 +61,16 @@ class Session:
         self.hub = ListenerHub()
         self.handled = HandledRequests(paths)
         self.remembered = Remembered()
+        self.clock_keeper = ClockKeeper(self.now)
         self._settings_store = SettingsStore(paths)
         self._settings = self._settings_store.load()
         self._vault: Vault | None = None
         self._record: Recorder | None = None
         self._lock = threading.RLock()
+
+    def now(self) -> int:
+        """This computer's time by the session's clock (tests may replace the clock)."""
+        return self.clock.now()
 
     # ------------------------------------------------------------------ the store
 

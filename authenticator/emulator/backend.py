@@ -107,6 +107,12 @@ class CheckinBackend:
         with self._lock:
             return self._action
 
+    def reset(self) -> None:
+        """Answer ``OK`` again and count check-ins from zero."""
+        with self._lock:
+            self._action = "OK"
+            self.count = 0
+
     def set_action(self, action: str) -> None:
         if action not in ACTIONS:
             raise DecodeError(f"A check-in action is one of {', '.join(ACTIONS)}.")

@@ -171,10 +171,10 @@ class Emulator:
 
     def reset(self) -> None:
         """Back to the start: the initial HEMs in their initial state with default knobs (extra
-        HEMs removed), no faults, the backend answering OK, the broker emptied."""
+        HEMs removed), no faults, the backend answering OK (its count at zero), the broker emptied."""
         with self._lock:
             self.faults.clear()
-            self.backend.set_action("OK")
+            self.backend.reset()
             del self.hems[len(self._initial) :]
             if self._state is not None:
                 self._state.forget(len(self._initial))

@@ -25,6 +25,7 @@ from authenticator.protocol.crypto import hmac_sha256
 from authenticator.protocol.ejwt import Jwt, encode
 from authenticator.protocol.jsonutil import get_int, get_optional_str, get_str
 from authenticator.protocol.keys import KeyPair, PublicKey
+from authenticator.protocol.outside import LIMITS, Origin, Outside, clean
 from authenticator.protocol.periods import Period
 from authenticator.protocol.sealing import event_master, open_scope, seal_scope
 
@@ -92,7 +93,8 @@ class PairingKeys:
 
 @dataclass(frozen=True, slots=True)
 class IpInfo:
-    """Where the broker saw the requester. Each part may be empty; none of it is verified."""
+    """Where the broker saw the requester. Each part may be empty; none of it is verified (it is
+    the broker's claim, cleaned for display)."""
 
     city: str = ""
     country: str = ""
@@ -100,14 +102,22 @@ class IpInfo:
 
     @classmethod
     def from_json(cls, obj: object) -> IpInfo:
+        """The broker's words, cleaned where they enter the app (``outside.clean``)."""
         if not isinstance(obj, Mapping):
             return cls()
 
-        def part(name: str) -> str:
-            value = obj.get(name)
-            return value[:128] if isinstance(value, str) else ""
+        def part(name: str, limit: int) -> str:
+            return clean(obj.get(name), Origin.BROKER, limit=limit).text
 
-        return cls(city=part("city"), country=part("country"), ip=part("ip"))
+        return cls(
+            city=part("city", LIMITS.location),
+            country=part("country", LIMITS.location),
+            ip=part("ip", LIMITS.ip),
+        )
+
+    def claim(self) -> Outside:
+        """The location as a row of outside text (``Location — reported by the broker``)."""
+        return Outside(self.describe(), Origin.BROKER)
 
     def describe(self) -> str:
         """``Warsaw, PL · 203.0.113.7`` (or as much of it as is known)."""

@@ -27,6 +27,7 @@ from authenticator.protocol.crypto import ct_equal, hmac_sha256, sha256
 from authenticator.protocol.ejwt import Jwt, encode
 from authenticator.protocol.jsonutil import get_optional_int, get_str, parse_object
 from authenticator.protocol.keys import KeyPair, PublicKey, Rng
+from authenticator.protocol.outside import LIMITS, Origin, clean
 from authenticator.protocol.urls import check_url
 
 __all__ = [
@@ -63,6 +64,8 @@ class QrPayload:
     ``hash`` is ``None`` for a bare-link QR (no fingerprint of the request). ``hem_url`` is our
     own optional extension (``"url"``): the HEM's address, written by the built-in emulator's
     Manager page so that direct requests can reach a HEM that is not at ``https://<hostname>``.
+    ``user``, ``email`` and ``hostname`` are cleaned outside text (``outside.clean``, "as the
+    pairing code states it").
     """
 
     link: str
@@ -73,6 +76,14 @@ class QrPayload:
     hem_url: str | None = None
 
     def __post_init__(self) -> None:
+        # The HEM's user, e-mail and hostname are what the code states: display text from here on.
+        for name, limit in (
+            ("user", LIMITS.user),
+            ("email", LIMITS.email),
+            ("hostname", LIMITS.hostname),
+        ):
+            shown = clean(getattr(self, name), Origin.PAIRING, limit=limit).text
+            object.__setattr__(self, name, shown)
         object.__setattr__(self, "link", check_url(self.link, what="pairing link"))
         if self.hem_url is not None:
             object.__setattr__(self, "hem_url", check_url(self.hem_url, what="HEM address"))

@@ -28,6 +28,8 @@ def keymgmt_list(url: str, token: str) -> int:
 
 
 def direct_core(core: Core, emu: RunningEmulator) -> None:
+    # The HEM is checked in through the default broker's origin when its clock is off.
+    core.update_settings(default_broker_url=emu.urls.broker.rstrip("/"))
     core.pair_direct(core.preview_direct(emu.urls.hems[0]), HEM_PASSPHRASE)
 
 
@@ -40,7 +42,11 @@ def test_ask_hem_then_approve_gives_a_token_the_hem_accepts(
     req = entry.request
     assert req.source == "local"
     assert req.id.startswith("L")
-    assert req.text.startswith("backup.sh (pid 4242) wants to list the keys on")
+    # What is asked comes from the verified scope alone; who asks is the program's claim.
+    assert req.text.startswith("A program on this computer wants to list the keys on")
+    assert ("Program — claimed by the program", "backup.sh (pid 4242)") in [
+        (row, value.text) for row, value in req.claims()
+    ]
     assert req.reason == "nightly backup"
     assert req.default_period is Period.H1
     grant = core.approve(req.id, Period.H1)
@@ -159,19 +165,44 @@ def test_pasted_tampered_request(core: Core, emu: RunningEmulator, requester: Re
     assert core.journal_entries()[0].kind == "request.rejected"
 
 
-def test_a_hem_clock_ahead_still_gets_the_full_period(core: Core, emu: RunningEmulator) -> None:
-    """The HEM's RTC drifts fast between check-ins: a direct grant is anchored on its clock."""
+def test_a_hem_clock_ahead_is_checked_in_and_gets_the_full_period(
+    core: Core, emu: RunningEmulator
+) -> None:
+    """The HEM's RTC drifts fast between check-ins: the app checks it in before showing."""
     import time
 
     direct_core(core, emu)
-    emu.emulator.hems[0].clock.set_skew(7200)  # two hours ahead of this computer
+    device = emu.emulator.hems[0]
+    device.clock.set_skew(7200)  # two hours ahead of this computer
     entry = core.ask_hem("keymgmt:list")
+    assert abs(device.clock.skew) < 5  # healed by a check-in
+    assert 3500 < entry.request.expires_at - time.time() <= 3600
     grant = core.approve(entry.request.id, Period.MIN15)
-    assert grant.token
-    bearer = Bearer.parse(grant.token)
-    assert bearer.exp - bearer.iat in (900, 899)  # 15 minutes on the HEM's own clock
-    assert bearer.exp > time.time() + 7000
-    assert keymgmt_list(emu.urls.hems[0], grant.token) == 200
+    bearer = Bearer.parse(grant.token or "")
+    assert bearer.exp - bearer.iat in (900, 899)
+    assert keymgmt_list(emu.urls.hems[0], grant.token or "") == 200
+
+
+def test_a_hem_clock_ahead_that_cannot_be_checked_in_is_anchored_on(
+    core: Core, emu: RunningEmulator
+) -> None:
+    """No check-in service: a HEM 10 min ahead still gets the full period by its own clock,
+    its request's expiry is shown on this computer's clock, and the owner is told once."""
+    import time
+
+    direct_core(core, emu)
+    emu.emulator.faults.add("/checkin", status=503, times=10)
+    emu.emulator.hems[0].clock.set_skew(600)
+    entry = core.ask_hem("keymgmt:list")
+    assert 3500 < entry.request.expires_at - time.time() <= 3600
+    grant = core.approve(entry.request.id, Period.MIN15)
+    bearer = Bearer.parse(grant.token or "")
+    assert bearer.exp - bearer.iat in (900, 899)
+    assert bearer.exp > time.time() + 600 + 850  # 15 minutes on the HEM's own clock
+    assert keymgmt_list(emu.urls.hems[0], grant.token or "") == 200
+    notes = [e.text for e in core.journal_entries() if e.kind == "hem.clock"]
+    assert len(notes) == 1
+    assert "could not be checked in" in notes[0]
 
 
 def test_a_pasted_request_never_stretches_a_grant_with_its_unverified_iat(

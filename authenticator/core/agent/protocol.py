@@ -24,9 +24,11 @@ from authenticator.errors import (
     ConnectError,
     DecodeError,
     ExpiredError,
+    HemClockError,
     LockedError,
     NetError,
     NoSuchHemError,
+    ProgramChangedError,
     RateLimitedError,
     UnknownScopeError,
     UserCancelled,
@@ -56,6 +58,8 @@ ERRORS = (
     "hem_unreachable",
     "busy",
     "bad_request",
+    "hem_clock",
+    "program_changed",
     "failed",
 )
 OPS = ("token", "ping", "lock", "open")
@@ -138,6 +142,8 @@ class TokenAnswer:
 # The first class an error is an instance of names the agent's code for it (order matters).
 _REFUSAL_CODES: tuple[tuple[type[AuthenticatorError], str], ...] = (
     (UserCancelled, "denied"),
+    (HemClockError, "hem_clock"),
+    (ProgramChangedError, "program_changed"),
     (ExpiredError, "expired"),
     (LockedError, "locked"),
     (UnknownScopeError, "unknown_scope"),
@@ -163,6 +169,8 @@ _ERROR_TYPES: dict[str, type[AuthenticatorError]] = {
     "hem_unreachable": ConnectError,
     "busy": RateLimitedError,
     "bad_request": DecodeError,
+    "hem_clock": HemClockError,
+    "program_changed": ProgramChangedError,
 }
 
 
