@@ -171,7 +171,8 @@ class Emulator:
 
     def reset(self) -> None:
         """Back to the start: the initial HEMs in their initial state with default knobs (extra
-        HEMs removed), no faults, the backend answering OK (its count at zero), the broker emptied."""
+        HEMs removed), no faults, the backend answering OK (counting from zero), the broker
+        emptied."""
         with self._lock:
             self.faults.clear()
             self.backend.reset()
