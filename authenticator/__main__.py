@@ -6,6 +6,13 @@ import sys
 
 
 def main() -> int:
+    from authenticator.core.hardening import protect_process
+
+    # No core files from any authenticator process. The command line stays dumpable so that the
+    # running app can read its /proc entry when it asks the agent for a token; the desktop app
+    # makes itself undumpable when it starts (gui/app.py).
+    protect_process(dumpable=True)
+
     from authenticator.cli.main import main as cli_main
 
     return cli_main(sys.argv[1:])

@@ -8,12 +8,18 @@ of ``authenticator.errors`` (``UserCancelled`` for denied, ``ExpiredError``, ``L
 ``UnknownScopeError``, ``NoSuchHemError``, ``ConnectError`` for an unreachable HEM,
 ``RateLimitedError`` for busy, ``DecodeError`` for a bad request). ``AgentNotRunning`` means
 there is no app to ask.
+
+Before a byte is sent the client makes sure it talks to *your* app: the socket's folder passes
+``store.paths.check_runtime_dir`` (a real folder, yours, mode 0700, else ``UnsafeFolderError``),
+and the process serving the socket runs as your user (``SO_PEERCRED``, else
+``ForeignAgentError``). Every operation (token, ping, lock, open) goes through that one path.
 """
 
 from __future__ import annotations
 
 import os
 import socket
+import struct
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +31,9 @@ from authenticator.core.agent.protocol import (
     encode,
     error_for,
 )
-from authenticator.errors import AgentUnavailableError, BadResponseError
+from authenticator.errors import AgentUnavailableError, BadResponseError, ForeignAgentError
 from authenticator.protocol.periods import Period
-from authenticator.store.paths import AppPaths
+from authenticator.store.paths import AppPaths, check_runtime_dir
 
 __all__ = ["AgentClient", "AgentNotRunning"]
 
@@ -46,7 +52,23 @@ class AgentClient:
         """The agent of the app running for ``home`` (default: env, then the platform's)."""
         return cls(AppPaths.resolve(home, os.environ).agent_socket)
 
+    def _check_server(self, sock: socket.socket) -> None:
+        """The process serving the socket must run as this user, whoever this user is."""
+        so_peercred = getattr(socket, "SO_PEERCRED", None)
+        if so_peercred is None or not hasattr(os, "getuid"):  # pragma: no cover - not Linux
+            return
+        raw = sock.getsockopt(socket.SOL_SOCKET, so_peercred, struct.calcsize("3i"))
+        _pid, uid, _gid = struct.unpack("3i", raw)
+        if uid != os.getuid():
+            raise ForeignAgentError(
+                f"The socket {self.path} is served by a program of another user (uid {uid}), "
+                "not by your authenticator app; nothing was sent to it. Someone may be trying "
+                "to stand in for the app: tell the computer's administrator."
+            )
+
     def _call(self, message: dict[str, Any], timeout: float | None) -> dict[str, Any]:
+        if not check_runtime_dir(self.path.parent):
+            raise AgentNotRunning()
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             sock.settimeout(self.connect_timeout)
@@ -58,6 +80,7 @@ class AgentClient:
                 raise AgentNotRunning(
                     f"The authenticator app cannot be reached ({exc.strerror})."
                 ) from exc
+            self._check_server(sock)
             sock.settimeout(timeout)
             sock.sendall(encode(message))
             buf = bytearray()

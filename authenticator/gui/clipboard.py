@@ -2,16 +2,30 @@
 
 The clipboard is cleared only if it still holds what we put there (the person may have copied
 something else meanwhile), and when the app quits.
+
+A copied secret carries the password-manager hint ``x-kde-passwordManagerHint: secret`` next to
+its text, so clipboard managers and histories that honour it (Klipper, CopyQ, …) neither show
+nor keep it.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, QTimer
+from PySide6.QtCore import QByteArray, QMimeData, QObject, QTimer
 from PySide6.QtGui import QClipboard, QGuiApplication
 
-__all__ = ["CLEAR_AFTER_S", "ClipboardGuard"]
+__all__ = ["CLEAR_AFTER_S", "SECRET_HINT", "ClipboardGuard", "secret_mime_data"]
 
 CLEAR_AFTER_S = 30
+SECRET_HINT = "x-kde-passwordManagerHint"  # noqa: S105 - a MIME type, not a secret
+"""The MIME type clipboard managers read to skip a secret (its value is ``secret``)."""
+
+
+def secret_mime_data(secret: str) -> QMimeData:
+    """``secret`` as plain text, marked for clipboard managers as a secret not to keep."""
+    mime = QMimeData()
+    mime.setText(secret)
+    mime.setData(SECRET_HINT, QByteArray(b"secret"))
+    return mime
 
 
 class ClipboardGuard(QObject):
@@ -38,7 +52,7 @@ class ClipboardGuard(QObject):
     def copy(self, secret: str) -> None:
         """Put ``secret`` on the clipboard; it is cleared after ``clear_after_s`` seconds."""
         self._held = secret
-        self._clipboard().setText(secret)
+        self._clipboard().setMimeData(secret_mime_data(secret))  # the clipboard owns it now
         self._timer.start(self.clear_after_s * 1000)
 
     def clear(self) -> None:

@@ -4,12 +4,23 @@
 the ``AUTHENTICATOR_HOME`` environment variable) everything lives under ``DIR`` except the agent
 socket, which goes to the short per-user runtime directory; otherwise the platform's per-user data,
 config, log and runtime directories are used (platformdirs).
+
+The runtime directory holds the agent's socket, so whoever controls it can stand in for the app
+(hand out their own "tokens", swallow ``lock``, receive forwarded links). Without
+``XDG_RUNTIME_DIR`` it lives in the shared temporary directory, where another user could make it
+first. :func:`check_runtime_dir` is the one check of it, run by the agent server before it binds,
+by every agent client before it connects, and by the app before it forwards links: a real folder
+(not a symbolic link), owned by this user, mode 0700 exactly, in a parent nobody else can rename
+it out of. Anything else is refused with :class:`~authenticator.errors.UnsafeFolderError`; a
+folder we did not create is never repaired (no chmod, no removal).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import stat
 import sys
 import tempfile
 from collections.abc import Mapping
@@ -18,9 +29,10 @@ from pathlib import Path
 
 import platformdirs
 
+from authenticator.errors import UnsafeFolderError
 from authenticator.store.atomic import ensure_private_dir
 
-__all__ = ["APP_NAME", "HOME_ENV", "AppPaths"]
+__all__ = ["APP_NAME", "HOME_ENV", "AppPaths", "check_runtime_dir"]
 
 APP_NAME = "encedo-authenticator"
 HOME_ENV = "AUTHENTICATOR_HOME"
@@ -89,11 +101,17 @@ class AppPaths:
         return cls.default()
 
     def ensure(self) -> None:
-        """Create the directories with mode 0700 (and tighten existing ones to 0700)."""
-        for directory in dict.fromkeys(
-            (self.data_dir, self.config_dir, self.log_dir, self.runtime_dir)
-        ):
+        """Create the store's directories with mode 0700 (and tighten existing ones to 0700).
+
+        Not the runtime directory: it is the agent's, created and checked (never tightened) by
+        :meth:`check_runtime` when the agent starts or a client connects.
+        """
+        for directory in dict.fromkeys((self.data_dir, self.config_dir, self.log_dir)):
             ensure_private_dir(directory)
+
+    def check_runtime(self, *, create: bool = False) -> bool:
+        """:func:`check_runtime_dir` of this home's runtime directory."""
+        return check_runtime_dir(self.runtime_dir, create=create)
 
     @property
     def vault(self) -> Path:
@@ -133,3 +151,148 @@ def _short_runtime_dir() -> Path:
     """A short per-user directory for sockets (``ensure`` refuses it if another user owns it)."""
     user = str(os.getuid()) if hasattr(os, "getuid") else os.environ.get("USERNAME", "user")
     return Path(tempfile.gettempdir()) / f"{APP_NAME}-{user}"
+
+
+# ---------------------------------------------------------------------------- the runtime folder
+
+_OTHERS_WRITE = stat.S_IWGRP | stat.S_IWOTH
+
+
+def _owner(uid: int) -> str:
+    try:
+        import pwd
+
+        return f"{pwd.getpwuid(uid).pw_name} (uid {uid})"
+    except (ImportError, KeyError):
+        return f"uid {uid}"
+
+
+def _unsafe(directory: Path, problem: str, remedy: str) -> UnsafeFolderError:
+    return UnsafeFolderError(
+        f"The authenticator's socket folder {directory} {problem}; it was not used, because "
+        f"another user could stand in for the app there. {remedy}"
+    )
+
+
+def _check_xdg_runtime(xdg: Path) -> None:
+    """``XDG_RUNTIME_DIR`` itself: a real folder of ours that nobody else can write to."""
+    remedy = "Fix XDG_RUNTIME_DIR (a folder only you can write to) or unset it, and try again."
+    try:
+        info = os.lstat(xdg)
+    except OSError as exc:
+        raise UnsafeFolderError(
+            f"XDG_RUNTIME_DIR ({xdg}) cannot be used ({exc.strerror}). {remedy}"
+        ) from exc
+    problem = None
+    if stat.S_ISLNK(info.st_mode):
+        problem = "is a symbolic link"
+    elif not stat.S_ISDIR(info.st_mode):
+        problem = "is not a folder"
+    elif info.st_uid != os.getuid():
+        problem = f"belongs to {_owner(info.st_uid)}, not to you"
+    elif info.st_mode & _OTHERS_WRITE:
+        problem = f"can be written by other users (mode {stat.S_IMODE(info.st_mode):04o})"
+    if problem is not None:
+        raise UnsafeFolderError(f"XDG_RUNTIME_DIR ({xdg}) {problem}. {remedy}")
+
+
+def _check_parent(directory: Path, environ: Mapping[str, str]) -> None:
+    """Nobody else may rename our folder away and put theirs in its place: the parent is
+    ``XDG_RUNTIME_DIR`` (checked strictly), or belongs to us or root and is either not writable
+    by others or sticky (like ``/tmp``: only an entry's owner may rename it)."""
+    parent = directory.parent
+    xdg = environ.get("XDG_RUNTIME_DIR", "")
+    if xdg and Path(xdg) == parent:
+        _check_xdg_runtime(parent)
+        return
+    try:
+        info = os.stat(parent)
+    except OSError as exc:
+        raise _unsafe(
+            directory, f"cannot be checked ({exc.strerror})", "Check its parent folder."
+        ) from exc
+    writable_by_others = bool(info.st_mode & _OTHERS_WRITE)
+    if info.st_uid in (0, os.getuid()) and (not writable_by_others or info.st_mode & stat.S_ISVTX):
+        return
+    raise _unsafe(
+        directory,
+        f"is in {parent}, which other users can change (owner {_owner(info.st_uid)}, mode "
+        f"{stat.S_IMODE(info.st_mode):04o})",
+        "Set XDG_RUNTIME_DIR to a private folder, or use --home with a private folder.",
+    )
+
+
+def _make(directory: Path) -> bool:
+    """Create ``directory`` 0700; ``False`` when it already existed (someone else's, maybe)."""
+    try:
+        os.mkdir(directory, 0o700)
+    except FileExistsError:
+        return False
+    except OSError as exc:
+        raise _unsafe(
+            directory, f"could not be created ({exc.strerror})", "Check its parent folder."
+        ) from exc
+    # Ours: undo the umask without following a link someone may have swapped in meanwhile.
+    flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(directory, flags)
+    try:
+        if os.fstat(fd).st_uid == os.getuid():
+            os.fchmod(fd, 0o700)
+    finally:
+        os.close(fd)
+    return True
+
+
+def check_runtime_dir(
+    directory: Path, *, create: bool = False, environ: Mapping[str, str] | None = None
+) -> bool:
+    """Whether the agent's socket folder ``directory`` exists and is ours alone.
+
+    ``False`` when it does not exist (and ``create`` is false): no app is running there.
+    ``create``: make it (mode 0700) when it is missing. In every other case it must be a real
+    folder (``lstat``: not a symbolic link), owned by ``os.getuid()`` (also when that is root: the
+    check never relies on the caller's privileges), mode 0700 exactly, in a parent nobody else can
+    swap it in (``_check_parent``); otherwise :class:`UnsafeFolderError` says what is wrong and
+    what to do. A folder this call did not create is never changed.
+    """
+    if not hasattr(os, "getuid"):  # pragma: no cover - Windows: named pipes, no socket folder
+        if create:
+            directory.mkdir(parents=True, exist_ok=True)
+        return directory.is_dir()
+    env = os.environ if environ is None else environ
+    try:
+        info = os.lstat(directory)
+    except FileNotFoundError:
+        if not create:
+            return False
+        with contextlib.suppress(OSError):  # a missing parent is made private; else checked below
+            directory.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        _check_parent(directory, env)
+        _make(directory)
+        info = os.lstat(directory)
+    except OSError as exc:
+        _check_parent(directory, env)  # says what is wrong with the parent, if that is it
+        raise _unsafe(
+            directory, f"cannot be checked ({exc.strerror})", "Check its parent folder."
+        ) from exc
+    _check_parent(directory, env)
+    if info.st_uid != os.getuid():
+        raise _unsafe(
+            directory,
+            f"belongs to {_owner(info.st_uid)}, not to you",
+            "Ask the computer's administrator to remove it, or set XDG_RUNTIME_DIR to a private "
+            "folder (or use --home), and try again.",
+        )
+    remove = f"Remove it (rm {directory}) and try again."
+    if stat.S_ISLNK(info.st_mode):
+        raise _unsafe(directory, "is a symbolic link", remove)
+    if not stat.S_ISDIR(info.st_mode):
+        raise _unsafe(directory, "is not a folder", remove)
+    mode = stat.S_IMODE(info.st_mode)
+    if mode != 0o700:
+        raise _unsafe(
+            directory,
+            f"is open to other users (mode {mode:04o}, it must be 0700)",
+            f"If you made it, make it private (chmod 700 {directory}) or remove it, and try again.",
+        )
+    return True

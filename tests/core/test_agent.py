@@ -332,22 +332,47 @@ def test_dont_ask_again_is_off_by_default(paired: Core, agent: AgentServer) -> N
     assert len(person.seen) == 2  # asked both times
 
 
-def test_dont_ask_again_until_the_token_expires(paired: Core, agent: AgentServer) -> None:
+SCRIPT_CLIENT = """
+import sys
+from pathlib import Path
+from authenticator.core.agent_client import AgentClient
+from authenticator.protocol.periods import Period
+answer = AgentClient(Path(sys.argv[1])).token(sys.argv[2], period=Period.parse(sys.argv[3]))
+print(answer.token)
+"""
+
+
+def test_dont_ask_again_until_the_token_expires(
+    paired: Core, agent: AgentServer, tmp_path: Path
+) -> None:
     paired.update_settings(agent_remember_program=True)
     person = Remembering(paired)
     paired.add_listener(person)
-    client = AgentClient(agent.path)
-    first = client.token("keymgmt:list", period=Period.H1)
-    second = client.token("keymgmt:list")  # 15 min: within the approved hour
-    assert second.token != first.token
+    # "The same program" is a script (uid + interpreter + script path): run one.
+    script = tmp_path / "backup.py"
+    script.write_text(SCRIPT_CLIENT, encoding="utf-8")
+
+    def token(scope: str, period: str) -> str:
+        out = subprocess.run(
+            [sys.executable, str(script), str(agent.path), scope, period],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+        return out.stdout.strip()
+
+    first = token("keymgmt:list", "1h")
+    second = token("keymgmt:list", "15m")  # within the approved hour
+    assert second != first
     assert len(person.seen) == 1  # the second one was not asked
     entry = paired.journal_entries()[0]
     assert entry.kind == "token.issued"
     assert entry.fields["remembered"] is True
-    client.token("keymgmt:list", period=Period.H8)  # longer than approved: asked
-    client.token("system:config")  # another scope: asked
+    token("keymgmt:list", "8h")  # longer than approved: asked
+    token("system:config", "15m")  # another scope: asked
     assert len(person.seen) == 3
     paired.lock()
     paired.unlock("correct horse battery staple")
-    client.token("keymgmt:list")  # forgotten on lock: asked again
+    token("keymgmt:list", "15m")  # forgotten on lock: asked again
     assert len(person.seen) == 4
