@@ -33,22 +33,21 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Mount, Route
 
-from authenticator.emulator.backend import ACTIONS
+from authenticator.emulator.backend import ACTIONS, CheckinBackend
 from authenticator.emulator.clock import MovableClock
-from authenticator.emulator.faults import ADMIN_PREFIX, FaultRule
+from authenticator.emulator.faults import ADMIN_PREFIX, FaultRule, Faults
 from authenticator.emulator.hem.device import HemDevice
 from authenticator.errors import DecodeError
 from authenticator.protocol.jsonutil import parse_object
 
 if TYPE_CHECKING:
     from authenticator.emulator.broker.service import Broker
-    from authenticator.emulator.server import Emulator
 
 __all__ = ["admin_routes"]
 
@@ -93,8 +92,36 @@ def _endpoint(handler: Handler) -> Callable[[Request], Awaitable[JSONResponse]]:
     return run
 
 
+class _Listener(Protocol):
+    def down(self) -> None: ...
+
+    def up(self) -> None: ...
+
+
+class Emulated(Protocol):
+    """What the admin API drives (``emulator.server.Emulator`` provides it)."""
+
+    clock: Callable[[], float]
+    backend: CheckinBackend
+    faults: Faults
+
+    @property
+    def broker(self) -> Broker | None: ...
+
+    @property
+    def listener(self) -> _Listener | None: ...
+
+    def hem(self, index: int) -> HemDevice | None: ...
+
+    def add_hem(self, *, passphrase: str | None = None, fresh: bool = False) -> HemDevice: ...
+
+    def reset(self) -> None: ...
+
+    def summary(self) -> dict[str, Any]: ...
+
+
 class _Admin:
-    def __init__(self, emulator: Emulator) -> None:
+    def __init__(self, emulator: Emulated) -> None:
         self.emu = emulator
 
     def _hem(self, request: Request) -> HemDevice:
@@ -250,7 +277,7 @@ class _Admin:
         return {"city": city, "country": country}
 
 
-def admin_routes(emulator: Emulator) -> list[BaseRoute]:
+def admin_routes(emulator: Emulated) -> list[BaseRoute]:
     """The ``/_emulator/*`` routes for ``emulator``."""
     a = _Admin(emulator)
 
