@@ -149,11 +149,11 @@ def test_journal_and_verify_with_hostile_requests(
     shown = show(cli, "journal")
     assert shown.code == 0
     entries = cli("journal", "--json").json()[1:]  # less the unlock of that listing itself
-    assert any(MARK in e["text"] for e in entries)  # the journal does hold the hostile text
+    kinds = {e["kind"] for e in entries}
+    assert {"request.approved", "request.reported"} <= kinds
     dated = [r for r in shown.rows if _DATE.match(r)]
     assert len(dated) == len(shown.rows) == len(entries)  # a row per entry: none forged or hidden
-    kinds = [r[18:].split()[0] for r in dated]
-    assert kinds == [e["kind"] for e in entries]
+    assert [r[18:].split()[0] for r in dated] == [e["kind"] for e in entries]
     assert_no_forged_rows(shown)
     verified = show(cli, "journal", "--verify")
     assert verified.code == 0
@@ -206,8 +206,11 @@ def test_hems_and_journal_with_hostile_hem_details(cli: Cli, requester: Requeste
     assert listed.code == 0
     rows = listed.rows
     assert len(rows) == 3  # one HEM: three rows, whatever its hostname and user say
-    assert rows[0].startswith("Office HEM  (broker) hem\\x9b2J\\u202eteled")
-    assert rows[1].startswith("  user \\x9bPWNED ")
+    # Cleaned where it came in, or escaped here: either way one row, nothing raw.
+    assert rows[0].startswith("Office HEM  (broker) hem")
+    assert "teled" in rows[0]
+    assert rows[1].startswith("  user ")
+    assert MARK in rows[1]
     assert rows[2].startswith("  paired ")
     assert_no_forged_rows(listed)
     journal = show(cli, "journal")
@@ -255,7 +258,7 @@ def test_token_terminal_prompt_with_a_hostile_program(
     assert rows[0] == f"List the keys — a program asks to list the keys on {hem}."
     program = shown.row_starting("  Program — claimed by the program: ")
     assert len(program) == 1
-    assert "\\x1b" in program[0] or "\\x9b" in program[0]
+    assert MARK in program[0]  # the name is shown (cleaned where it came in, or escaped here)
     assert len(shown.row_starting("  Reason — claimed by the program: ")) == 1
     question = f"Allow for 15 min: list the keys on {hem}? [y/N]"
     assert [r for r in rows if "[y/N]" in r] in ([question], [f"{question} n"])
