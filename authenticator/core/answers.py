@@ -164,6 +164,7 @@ class Answers:
             self._inbox.release(req.id)
             raise
         grant = Grant(req.id, granted, period, write, base + int(period), token)
+        self._s.key_names.remember_token(rec.name, granted, token, grant.exp)
         text = f"{req.grant_text(period, write)}: {req.info.phrase_for(req.hem)}."
         self._intake.remember(route.done_key(), jti_key(route.jti))
         self._s.record(

@@ -157,6 +157,7 @@ class BrokerRound:
                 (done, jti_key(event.jti)),
                 refuse=route,
             )
+        key = self._intake.check_key(rec, info)
         request = AccessRequest(
             id=event_id,
             hem=rec.name,
@@ -167,6 +168,8 @@ class BrokerRound:
             created=now,
             expires_at=event.exp,
             location=event.ipinfo,
+            key_name=key.label,
+            warnings=key.warnings,
         )
         # Journalled once per event, however many times it is listed (or CLI runs list it).
         shown = _key("shown", origin, event_id)

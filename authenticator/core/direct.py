@@ -163,17 +163,21 @@ class DirectPath:
             self._turn_away(
                 rec, RejectReason.SCOPE_MISMATCH, text, "local", IntegrityError(text), scope=scope
             )
+        info = describe(opened)
+        key = self._intake.check_key(rec, info)
         request = AccessRequest(
             id=new_request_id("L"),
             hem=rec.name,
             hem_hostname=rec.hostname,
             source="local",
             scope=opened,
-            info=describe(opened),
+            info=info,
             created=now,
             expires_at=authreq.exp - offset,
             program=program,
             reason=_clean_reason(reason),
+            key_name=key.label,
+            warnings=key.warnings,
             default_period=period,
             default_write=write,
         )
@@ -223,16 +227,20 @@ class DirectPath:
                 "link",
                 AlreadyAnsweredError("This request was already answered; ask for a new one."),
             )
+        info = require_known(describe(scope))
+        key = self._intake.check_key(rec, info)
         request = AccessRequest(
             id=new_request_id("P"),
             hem=rec.name,
             hem_hostname=rec.hostname,
             source="link",
             scope=scope,
-            info=require_known(describe(scope)),
+            info=info,
             created=now,
             expires_at=authreq.exp,
             note=_clean_note(authreq.note),
+            key_name=key.label,
+            warnings=key.warnings,
         )
         self._intake.apply(Show(Entry(request, PastedRoute(authreq))))
         return request

@@ -11,12 +11,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from authenticator.core.inbox import Entry, Inbox
 from authenticator.core.journal_kinds import FieldValue, JournalRecord, RequestShown
+from authenticator.core.keynames import KeyCheck
+from authenticator.core.pairings import hem_url_of, pinned_cert_of
 from authenticator.core.routes import Route, jti_key
 from authenticator.core.session import Session
 from authenticator.errors import AuthenticatorError
+from authenticator.protocol.scopes import ScopeInfo
+from authenticator.store.records import PairingRecord
 
 __all__ = ["Intake", "Show", "TurnAway", "Verdict"]
 
@@ -72,6 +77,16 @@ class Intake:
     def pending_with_jti(self, jti: str) -> Entry | None:
         key = jti_key(jti)
         return next((e for e in self._inbox.entries() if jti_key(e.route.jti) == key), None)
+
+    def check_key(self, rec: PairingRecord, info: ScopeInfo) -> KeyCheck:
+        """For a key-use request: what the HEM itself calls the key, when the app can learn it
+        (see :mod:`authenticator.core.keynames`)."""
+
+        def fetch(token: str) -> Mapping[str, Any]:
+            with self._s.net.hem(hem_url_of(rec), pinned_cert=pinned_cert_of(rec)) as hem:
+                return hem.keymgmt_list(token)
+
+        return self._s.key_names.check(rec.name, info, now=self._s.now(), fetch=fetch)
 
     def apply(self, verdict: Verdict) -> Entry | None:
         """Carry ``verdict`` out. Returns the entry shown (``None`` when the same id is already

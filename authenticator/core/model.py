@@ -128,7 +128,9 @@ class AccessRequest:
     what is asked — are built from the verified scope alone; everything outsiders say (the
     broker's ``location``, a program's name and ``reason``, a requester's ``note``, the key
     label a request states) was cleaned where it came in and is shown only in the labelled
-    rows of :meth:`claims`, never inside that sentence.
+    rows of :meth:`claims`, never inside that sentence. ``key_name`` is what the HEM itself
+    calls the key a key-use request names (when the app could ask it); ``warnings`` are the
+    app's own loud sentences about a mismatch.
     """
 
     id: str
@@ -143,6 +145,8 @@ class AccessRequest:
     program: Program | None = None
     reason: str | None = None
     note: Outside | None = None
+    key_name: Outside | None = None
+    warnings: tuple[str, ...] = ()
     default_period: Period = Period.MIN15
     default_write: bool = False
 
@@ -191,6 +195,8 @@ class AccessRequest:
             rows.append(("Reason", Outside(self.reason, origin)))
         if self.note is not None:
             rows.append(("Their note", self.note))
+        if self.key_name is not None:
+            rows.append(("Key name", self.key_name))
         rows.extend(self.info.stated)
         return tuple((value.row(name), value) for name, value in rows if value)
 
@@ -217,6 +223,7 @@ class AccessRequest:
                 {"row": row, "text": value.text, "origin": value.origin.value}
                 for row, value in self.claims()
             ],
+            "warnings": list(self.warnings),
             "created": self.created,
             "expires_at": self.expires_at,
             "write_possible": self.write_possible,

@@ -19,6 +19,7 @@ from authenticator.core import autostart
 from authenticator.core.clock import Clock, SystemClock
 from authenticator.core.hemclock import ClockKeeper
 from authenticator.core.journal_kinds import AppEvent, JournalRecord, Kind, Recorder, SettingChanged
+from authenticator.core.keynames import KeyNames
 from authenticator.core.listener import ListenerHub
 from authenticator.core.netfactory import NetFactory
 from authenticator.core.remember import Remembered
@@ -61,6 +62,7 @@ class Session:
         self.hub = ListenerHub()
         self.handled = HandledRequests(paths)
         self.remembered = Remembered()
+        self.key_names = KeyNames()
         self.clock_keeper = ClockKeeper(self.now)
         self._settings_store = SettingsStore(paths)
         self._settings = self._settings_store.load()
@@ -132,6 +134,7 @@ class Session:
             self.record(AppEvent(Kind.LOCKED, reason or "The authenticator was locked."))
             before()
             self.remembered.forget_all()
+            self.key_names.forget_all()
             self._vault.lock()
             self._record = None
         self.hub.lock_changed(True)

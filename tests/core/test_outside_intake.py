@@ -21,7 +21,7 @@ from authenticator.emulator.server import RunningEmulator
 from authenticator.errors import StateError
 from authenticator.protocol.links import make_authreq_link
 from authenticator.protocol.outside import Origin
-from tests.core.conftest import HEM_PASSPHRASE, ask, pair_by_qr
+from tests.core.conftest import HEM_PASSPHRASE, PASSPHRASE, ask, pair_by_qr
 from tests.hostile import CORPUS, MARK, MIXED
 
 FORBIDDEN = {"Cc", "Cf", "Zl", "Zp", "Co", "Cs", "Cn"}
@@ -164,3 +164,55 @@ def test_a_link_naming_the_paired_address_is_accepted(
     req = core.open_pasted(make_authreq_link(authreq, emu.urls.hems[0]))
     assert isinstance(req, AccessRequest)
     assert core.approve(req.id).token
+
+
+def _key_use(kid: str, label: str) -> str:
+    from authenticator.protocol.b64 import b64encode
+
+    meta = b64encode(f'{{"t":"AC16","l":"{label}"}}'.encode())
+    return f"keymgmt:use:{kid}#{meta}"
+
+
+def test_a_key_use_request_is_checked_against_the_hems_own_key_names(
+    core: Core, requester: Requester, emu: RunningEmulator
+) -> None:
+    core.pair_direct(core.preview_direct(emu.urls.hems[0]), HEM_PASSPHRASE)
+    kid = requester.find_key("PGP main")
+
+    def pasted(scope: str) -> AccessRequest:
+        authreq, _ = requester.direct_authreq(scope)
+        req = core.open_pasted(authreq)
+        assert isinstance(req, AccessRequest)
+        core.deny(req.id)
+        return req
+
+    # Before the owner ever let anything list the keys, the app cannot know the real name.
+    before = pasted(_key_use(kid, "Backup signing key"))
+    assert before.key_name is None
+    assert before.warnings == ()
+    assert dict(before.claims())["Key name — as the request states it"].text == (
+        "Backup signing key"
+    )
+    # The owner approves a key list for a program: the app keeps that token (memory only)…
+    listed = core.ask_hem("keymgmt:list")
+    assert core.approve(listed.request.id).token
+    # …and now checks what a key-use request states against what the HEM says.
+    lying = pasted(_key_use(kid, "Backup signing key"))
+    assert lying.key_name is not None
+    assert lying.key_name.text == "PGP main"
+    assert lying.key_name.origin is Origin.HEM
+    assert ("Key name — as the HEM reports it", lying.key_name) in lying.claims()
+    (warning,) = lying.warnings
+    assert "“Backup signing key”" in warning
+    assert "“PGP main”" in warning
+    assert "not the key's name" in warning
+    assert "Backup" not in lying.text  # the sentence names the key by its id only
+    honest = pasted(_key_use(kid, "PGP main"))
+    assert honest.warnings == ()
+    unknown = pasted(_key_use("ab" * 16, "PGP main"))
+    assert unknown.key_name is None
+    assert "lists no key" in unknown.warnings[0]
+    # Locking forgets the token and what was learned with it.
+    core.lock()
+    core.unlock(PASSPHRASE)
+    assert pasted(_key_use(kid, "Backup signing key")).warnings == ()

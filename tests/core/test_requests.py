@@ -53,7 +53,11 @@ def test_a_request_is_shown_in_plain_words(core: Core, requester: Requester) -> 
     assert req.hem == hem.name
     assert req.source == "broker"
     assert req.title == "List the keys"
-    assert req.text == f"Someone at This computer · 127.0.0.1 wants to list the keys on {hem.name}."
+    # What is asked, from the verified scope alone; where from is the broker's labelled claim.
+    assert req.text == f"Someone wants to list the keys on {hem.name}."
+    assert [(row, value.text) for row, value in req.claims()] == [
+        ("Location — reported by the broker", "This computer · 127.0.0.1")
+    ]
     assert req.expires_at - time.time() > 3000  # a plain scope lives 60 minutes
     assert not req.write_possible
     assert "request.shown" in kinds(core)
