@@ -6,9 +6,10 @@ Two ways to see the screen, chosen once per grab by :func:`capture_method`:
   screen;
 - ``portal`` (Wayland, and always inside Flatpak): a Wayland client cannot read other windows,
   so the xdg-desktop-portal Screenshot interface takes the picture for us (``gui.portal``: quiet
-  first, interactive when the portal asks the person). The D-Bus call runs on a worker thread;
-  the GUI thread waits in a local event loop (as a modal dialog does), so windows keep painting.
-  The file the portal wrote is read and removed.
+  first, interactive when the portal asks the person). The desktop app asks through the portal
+  helper process (the portal refuses an undumpable caller, see ``gui.portal``), from a worker
+  thread; the GUI thread waits in a local event loop (as a modal dialog does), so windows keep
+  painting. The file the portal wrote is read and removed.
 
 Decoding (zxing-cpp through ``core.qrimage``) is pure and may run on a worker.
 ``screen_qr_text`` and ``clipboard_qr_text`` do both for the command line, creating a
@@ -164,7 +165,7 @@ def grab_primary() -> tuple[QImage, QRect] | None:
 def portal_picture() -> QImage:
     """The whole desktop through the Screenshot portal (waits without blocking the GUI)."""
     data = _off_the_gui_thread(
-        lambda: portal.take_screenshot_file(portal.screenshot()), PORTAL_WAIT_S
+        lambda: portal.take_screenshot_file(portal.screenshot_via_helper()), PORTAL_WAIT_S
     )
     image = QImage.fromData(data)
     if image.isNull():

@@ -15,16 +15,28 @@ thread, never on the GUI thread (a person may take a minute in an interactive di
 ``screenshot()`` asks for a non-interactive picture first; when the portal refuses it (code 2 —
 recent portals want a permission for that, which the person grants in the interactive dialog),
 it asks again interactively. The picture comes back as a file the portal wrote (usually in the
-Pictures folder); :func:`take_screenshot_file` reads it and removes it, since the person never
-asked for a screenshot to be kept.
+Pictures folder; ``/tmp/out.png`` with the wlr backend); :func:`take_screenshot_file` reads it
+and removes it, since the person never asked for a screenshot to be kept.
+
+**Why the desktop app asks through a helper process.** The portal identifies its caller by
+opening ``/proc/<pid>/root`` (is it a Flatpak? which one?), and refuses with ``AccessDenied``
+("Unable to open /proc/…/root") when it cannot. The desktop app makes itself undumpable
+(``core.hardening``: other processes of the user must not read its memory), which makes its
+``/proc`` entry unreadable to them, the portal included. So the app runs the call in a short-lived
+child (:func:`screenshot_via_helper`, :func:`background_via_helper`): ``python -m
+authenticator.gui.portal screenshot`` — a fresh process, dumpable, holding no secret — which
+answers with one JSON line. The bundle runs the same through ``authenticator --portal-helper``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import secrets
+import subprocess
+import sys
 import time
 from collections import deque
 from collections.abc import Mapping
@@ -38,10 +50,14 @@ from authenticator.errors import StateError, UserCancelled
 __all__ = [
     "PORTAL",
     "PortalInfo",
+    "background_via_helper",
+    "helper_command",
+    "helper_main",
     "in_flatpak",
     "portal_info",
     "request_background",
     "screenshot",
+    "screenshot_via_helper",
     "take_screenshot_file",
 ]
 
@@ -114,6 +130,7 @@ def _call_with_response(
         )
         (handle,) = unwrap_msg(reply)
     except DBusErrorResponse as exc:
+        log.info("the desktop portal refused %s.%s: %s %s", interface, method, exc.name, exc.data)
         raise StateError(
             f"The desktop portal refused the request ({exc.name}); see Settings → This desktop."
         ) from exc
@@ -298,3 +315,95 @@ def request_background(
             f"The desktop portal refused to run the app in the background (code {code})."
         )
     return bool(results.get("autostart", False))
+
+
+# ---------------------------------------------------------------- the helper process
+
+
+def helper_command() -> list[str]:
+    """How to start the portal helper: this Python with ``-m``, or the bundle's own program."""
+    if getattr(sys, "frozen", False):
+        return [sys.executable, "--portal-helper"]
+    return [sys.executable, "-m", "authenticator.gui.portal"]
+
+
+def _helper(args: list[str], timeout: float) -> dict[str, Any]:
+    try:
+        done = subprocess.run(  # noqa: S603 - our own program with fixed arguments
+            [*helper_command(), *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+            stdin=subprocess.DEVNULL,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise TimeoutError("the desktop portal did not answer") from exc
+    except OSError as exc:
+        raise StateError(f"The desktop portal helper could not start ({exc.strerror}).") from exc
+    lines = done.stdout.strip().splitlines()
+    try:
+        answer = json.loads(lines[-1]) if lines else None
+    except ValueError:
+        answer = None
+    if not isinstance(answer, dict):
+        log.info("portal helper exited %s: %s", done.returncode, done.stderr.strip()[-500:])
+        raise StateError("The desktop portal helper failed; see the log.")
+    if "cancelled" in answer:
+        raise UserCancelled(str(answer["cancelled"]))
+    if "timeout" in answer:
+        raise TimeoutError(str(answer["timeout"]))
+    if "error" in answer:
+        raise StateError(str(answer["error"]))
+    return answer
+
+
+def screenshot_via_helper(*, timeout: float = INTERACTIVE_TIMEOUT + QUIET_TIMEOUT) -> Path:
+    """:func:`screenshot`, asked by a helper process (see the module docstring)."""
+    return Path(str(_helper(["screenshot"], timeout)["path"]))
+
+
+def background_via_helper(
+    *, autostart: bool, commandline: list[str], reason: str, timeout: float = INTERACTIVE_TIMEOUT
+) -> bool:
+    """:func:`request_background`, asked by a helper process (see the module docstring)."""
+    args = ["background", "--autostart" if autostart else "--no-autostart", "--reason", reason]
+    answer = _helper([*args, "--", *commandline], timeout + 5)
+    return bool(answer["autostart"])
+
+
+def helper_main(argv: list[str]) -> int:
+    """The helper: one portal call, one JSON line on stdout (exit 0 unless the line is missing)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="authenticator-portal-helper")
+    sub = parser.add_subparsers(dest="call", required=True)
+    sub.add_parser("screenshot")
+    background = sub.add_parser("background")
+    background.add_argument("--autostart", action=argparse.BooleanOptionalAction, default=False)
+    background.add_argument("--reason", default="")
+    background.add_argument("commandline", nargs="*")
+    args = parser.parse_args(argv)
+    answer: dict[str, object]
+    try:
+        if args.call == "screenshot":
+            answer = {"path": str(screenshot())}
+        else:
+            answer = {
+                "autostart": request_background(
+                    autostart=args.autostart, commandline=args.commandline, reason=args.reason
+                )
+            }
+    except UserCancelled as exc:
+        answer = {"cancelled": str(exc)}
+    except TimeoutError:
+        answer = {"timeout": "the desktop portal did not answer"}
+    except StateError as exc:
+        answer = {"error": str(exc)}
+    print(json.dumps(answer), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.WARNING)
+    sys.exit(helper_main(sys.argv[1:]))

@@ -80,7 +80,6 @@ BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Config
 SWAY_CONFIG = """\
 output HEADLESS-1 resolution {resolution} background #3b4252 solid_color
 default_border normal 2
-focus_on_window_activation focus
 {bar}
 """
 BAR = """\
@@ -90,7 +89,6 @@ bar {
     tray_output *
     tray_padding 2
     font monospace 11
-    status_command echo test session
 }
 """
 

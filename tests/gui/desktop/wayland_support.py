@@ -56,10 +56,15 @@ class ChildApp:
         self.process.stdin.write(command + "\n")
         self.process.stdin.flush()
 
-    def expect(self, event: str, timeout: float = APP_TIMEOUT, **match: object) -> dict[str, Any]:
-        """The next event called ``event`` (whose fields include ``match``)."""
-        for seen in self.events:
-            if seen["event"] == event and all(seen.get(k) == v for k, v in match.items()):
+    def expect(
+        self, event: str, timeout: float = APP_TIMEOUT, *, after: float = 0.0, **match: object
+    ) -> dict[str, Any]:
+        """The next event called ``event`` (whose fields include ``match``), reported at or
+        after the monotonic time ``after`` (one clock for every process)."""
+        for seen in list(self.events):
+            if seen["t"] < after:
+                self.events.remove(seen)
+            elif seen["event"] == event and all(seen.get(k) == v for k, v in match.items()):
                 self.events.remove(seen)
                 return seen
         while True:
@@ -69,6 +74,8 @@ class ChildApp:
                 raise AssertionError(f"the app did not report {event!r}: {self.tail()}") from None
             if item is None:
                 raise AssertionError(f"the app exited before {event!r}: {self.tail()}")
+            if item["t"] < after:
+                continue
             if item["event"] == event and all(item.get(k) == v for k, v in match.items()):
                 return item
             self.events.append(item)
