@@ -209,7 +209,7 @@ def tray_install_hint(desktop: str) -> str:
             "(Debian/Ubuntu: gnome-shell-extension-appindicator), then log in again."
         )
     if names & {"sway", "wlroots", "hyprland", "river", "wayfire"}:
-        return "Show a tray in your bar: swaybar's `tray_output *`, or waybar's “tray” module."
+        return "Show a tray in your bar (swaybar: “tray_output *”; waybar: its “tray” module)."
     if "kde" in names:
         return "Add the “System Tray” widget to a Plasma panel."
     if "xfce" in names:

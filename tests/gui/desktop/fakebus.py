@@ -96,6 +96,7 @@ class FakeNotificationServer:
 
     address: str
     capabilities: tuple[str, ...] = ("actions", "body")
+    name: str = "fake"  # what GetServerInformation says (e.g. "dunst" to play one)
     hang: frozenset[str] = frozenset()
     calls: list[Call] = field(default_factory=list)
     changed: threading.Condition = field(default_factory=threading.Condition)
@@ -153,6 +154,11 @@ class FakeNotificationServer:
         """The person picks an action: ``ActionInvoked`` to the client that sent the bubble."""
         self._signal(self._open[notification], "ActionInvoked", "us", (notification, key))
 
+    def activation_token(self, notification: int, token: str) -> None:
+        """What a server sends just before ``ActionInvoked`` (spec 1.2): the click's token."""
+        client = self._open[notification]
+        self._signal(client, "ActivationToken", "us", (notification, token))
+
     def dismiss(self, notification: int) -> None:
         """The person closes the bubble (reason 2)."""
         client = self._open.pop(notification)
@@ -182,7 +188,7 @@ class FakeNotificationServer:
         if member in self.hang:
             return
         if member == "GetServerInformation":
-            reply = new_method_return(message, "ssss", ("fake", "tests", "1.0", "1.2"))
+            reply = new_method_return(message, "ssss", (self.name, "tests", "1.0", "1.2"))
         elif member == "GetCapabilities":
             reply = new_method_return(message, "as", (list(self.capabilities),))
         elif member == "Notify":

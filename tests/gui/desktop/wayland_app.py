@@ -23,7 +23,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QGuiApplication, QWindow
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from authenticator.gui import controller as controller_module
 from authenticator.gui.controller import AppController
@@ -81,6 +81,11 @@ class Hand(QObject):
             "screen": window.screens.currentWidget().__class__.__name__,
             "requests": window.requests.count,
             "note_shown": getattr(c, "no_tray_note", None) is not None,
+            "notes_open": [
+                box.text()
+                for box in QApplication.topLevelWidgets()
+                if isinstance(box, QMessageBox) and box.isVisible()
+            ],
         }
 
     @Slot(str)
@@ -106,6 +111,10 @@ class Hand(QObject):
                 c.wizard.accept_pairing()
         elif command == "close-window":
             c.window.close()
+        elif command == "dismiss-notes":
+            for box in QApplication.topLevelWidgets():
+                if isinstance(box, QMessageBox) and box.isVisible():
+                    box.accept()
         elif command == "check":
             c.check_now()
         elif command == "quit":
