@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Callable
 
 from authenticator.core import pairing as pairing_service
@@ -76,7 +77,9 @@ class Core:
         self._answers = Answers(session, self.inbox, self._intake)
         self._direct = DirectPath(session, self._intake)
         self._broker_round = BrokerRound(session, self.inbox, self._intake, self._answers)
-        self.poller = Poller(session, self._broker_round.run)
+        self.poller = Poller(session, self._broker_round.run, self._locked_round)
+        self._waiting_locked = 0
+        self._waiting_lock = threading.Lock()
         self.expiry = Expiry(
             self._answers.expire_due,
             self.inbox.next_due,
@@ -149,6 +152,21 @@ class Core:
         self.poller.stop()
         self.expiry.stop()
 
+    def _locked_round(self) -> None:
+        """The poller's round while locked: how many requests wait, told to the listeners."""
+        self._set_waiting(self._broker_round.count_waiting())
+
+    def _set_waiting(self, count: int) -> None:
+        with self._waiting_lock:
+            changed, self._waiting_locked = count != self._waiting_locked, count
+        if changed:
+            self.hub.locked_waiting(count)
+
+    @property
+    def waiting_while_locked(self) -> int:
+        """Requests known to wait for the owner to unlock (0 when unlocked)."""
+        return self._waiting_locked
+
     def check_now(self) -> None:
         """Ask the poller for a broker round at once (it keeps its own online state)."""
         self.poller.check_now()
@@ -181,6 +199,8 @@ class Core:
 
     def unlock(self, passphrase: str | None = None) -> None:
         self.session.unlock(passphrase)
+        self._set_waiting(0)
+        self.check_now()  # what waited is fetched and shown now
 
     def lock(self, reason: str = "") -> None:
         """Forget the keys: nothing is shown or approved until the next unlock."""

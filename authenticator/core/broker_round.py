@@ -84,6 +84,25 @@ class BrokerRound:
             if first_error is not None:
                 raise first_error
 
+    def count_waiting(self) -> int:
+        """While locked: how many broker events wait, from the poll list alone (no keys)."""
+        waiting = 0
+        first_error: NetError | None = None
+        for origin, pids in self._s.poll_list.load().items():
+            if not pids:
+                continue
+            try:
+                listing = self._s.net.broker(origin).allbypid(pids)
+            except NetError as exc:
+                first_error = first_error or exc
+                continue
+            waiting += sum(
+                1 for event_id in listing if _key("done", origin, event_id) not in self._s.handled
+            )
+        if first_error is not None and not waiting:
+            raise first_error
+        return waiting
+
     def _one_broker(self, origin: str, recs: list[PairingRecord]) -> None:
         listing = self._s.net.broker(origin).allbypid([r.pid for r in recs])
         listed: set[str] = set()

@@ -31,6 +31,10 @@ class CoreListener(Protocol):
 
     def journal_changed(self) -> None: ...
 
+    def locked_waiting(self, count: int) -> None:
+        """While locked: ``count`` requests wait for the owner to unlock (no details: the keys
+        that would open them are locked away). ``0`` when none (or after unlocking)."""
+
 
 class ListenerHub:
     """Fans every call out to the registered listeners; one failing listener never stops others."""
@@ -54,8 +58,11 @@ class ListenerHub:
 
     def _call(self, name: str, *args: object) -> None:
         for listener in self._each():
+            method = getattr(listener, name, None)
+            if method is None:  # a listener written before this event existed
+                continue
             try:
-                getattr(listener, name)(*args)
+                method(*args)
             except Exception:  # a front end's bug must not break the core's loop
                 log.exception("listener %s.%s failed", type(listener).__name__, name)
 
@@ -76,3 +83,6 @@ class ListenerHub:
 
     def journal_changed(self) -> None:
         self._call("journal_changed")
+
+    def locked_waiting(self, count: int) -> None:
+        self._call("locked_waiting", count)

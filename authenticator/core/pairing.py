@@ -156,7 +156,7 @@ def accept(
             },
         )
     )
-    session.hub.hems_changed()
+    session.pairings_changed()
     return HemView.of(rec)
 
 
@@ -295,5 +295,5 @@ def pair_direct(
             },
         )
     )
-    session.hub.hems_changed()
+    session.pairings_changed()
     return HemView.of(rec)

@@ -2,9 +2,11 @@
 
 It runs on its own daemon thread, never blocks a front end, and recovers by itself: after a
 failure it waits twice as long each time (up to a minute), tells the listeners the app is
-offline, and says so again when the broker answers. :meth:`Poller.check_now` wakes it at once;
-:meth:`Poller.round_now` runs one round and waits for it (the command line's ``requests``) —
-both through the same round, so the online state is always the poller's.
+offline, and says so again when the broker answers. While the app is locked it keeps asking
+only whether requests wait (``locked_round``), so the owner is told to unlock.
+:meth:`Poller.check_now` wakes it at once; :meth:`Poller.round_now` runs one round and waits for
+it (the command line's ``requests``) — both through the same round, so the online state is
+always the poller's.
 """
 
 from __future__ import annotations
@@ -28,9 +30,15 @@ MAX_BACKOFF = 60.0
 class Poller:
     """Runs ``round_fn`` (one broker round) on a schedule and keeps the online state."""
 
-    def __init__(self, session: Session, round_fn: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        session: Session,
+        round_fn: Callable[[], None],
+        locked_round: Callable[[], None] | None = None,
+    ) -> None:
         self._s = session
         self._round_fn = round_fn
+        self._locked_round = locked_round
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -72,14 +80,18 @@ class Poller:
             self._s.hub.connection_changed(state)
 
     def _round(self, *, raise_errors: bool) -> None:
-        if self._s.locked:
+        locked = self._s.locked
+        if locked and (raise_errors or self._locked_round is None):
             if raise_errors:
                 raise LockedError()
             return
         interval = float(self._s.settings.poll_interval_s)
         with self._round_lock:
             try:
-                self._round_fn()
+                if locked and self._locked_round is not None:
+                    self._locked_round()  # only whether something waits: the keys are locked
+                else:
+                    self._round_fn()
                 self._backoff = 0.0
                 self._set_online(ConnectionState(True))
             except LockedError:

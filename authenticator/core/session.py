@@ -23,11 +23,19 @@ from authenticator.core.keynames import KeyNames
 from authenticator.core.listener import ListenerHub
 from authenticator.core.netfactory import NetFactory
 from authenticator.core.remember import Remembered
-from authenticator.errors import DecodeError, KeychainError, LockedError, NoSuchHemError, StateError
+from authenticator.errors import (
+    DecodeError,
+    KeychainError,
+    LockedError,
+    NoSuchHemError,
+    StateError,
+    StoreError,
+)
 from authenticator.store.handled import HandledRequests
 from authenticator.store.journal import Journal
 from authenticator.store.keychain import Keychain, SystemKeychain
 from authenticator.store.paths import AppPaths
+from authenticator.store.polllist import PollList
 from authenticator.store.records import PairingRecord
 from authenticator.store.settings import Settings, SettingsStore, diff
 from authenticator.store.vault import KdfParams, Vault
@@ -63,6 +71,7 @@ class Session:
         self.handled = HandledRequests(paths)
         self.remembered = Remembered()
         self.key_names = KeyNames()
+        self.poll_list = PollList(paths)
         self.clock_keeper = ClockKeeper(self.now)
         self._settings_store = SettingsStore(paths)
         self._settings = self._settings_store.load()
@@ -117,6 +126,7 @@ class Session:
                 vault = self._vault
             self._opened(vault)
         self.record(AppEvent(Kind.UNLOCKED, "The authenticator was unlocked."))
+        self._save_poll_list()
         self.hub.lock_changed(False)
 
     def _opened(self, vault: Vault) -> None:
@@ -243,8 +253,24 @@ class Session:
     def update_pairing(self, name: str, /, **changes: object) -> PairingRecord:
         """Change a stored pairing and tell the listeners."""
         updated = self.vault.update_pairing(name, **changes)
-        self.hub.hems_changed()
+        self.pairings_changed()
         return updated
+
+    def pairings_changed(self) -> None:
+        """A pairing was added, changed or removed: keep the poll list true, tell the listeners."""
+        self._save_poll_list()
+        self.hub.hems_changed()
+
+    def _save_poll_list(self) -> None:
+        """What the poller may use while locked (brokers and pids only: store/polllist.py)."""
+        brokers: dict[str, list[str]] = {}
+        for rec in self.vault.pairings:
+            if rec.broker_url:
+                brokers.setdefault(rec.broker_url, []).append(rec.pid)
+        try:
+            self.poll_list.save(brokers)
+        except StoreError as exc:
+            log.warning("could not save the poll list: %s", exc)
 
     def touch(self, name: str) -> None:
         """Remember when a pairing was last used."""

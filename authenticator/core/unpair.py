@@ -88,7 +88,7 @@ def unpair(
                 f"{rec.name} was forgotten on this computer only.",
             )
         )
-        session.hub.hems_changed()
+        session.pairings_changed()
         return UnpairResult(rec.name, "skipped", "skipped", True)
     problems: list[str] = []
     broker_state = "not needed"
@@ -134,5 +134,5 @@ def unpair(
             {"broker": broker_state, "hem_side": hem_state},
         )
     )
-    session.hub.hems_changed()
+    session.pairings_changed()
     return UnpairResult(rec.name, broker_state, hem_state, True)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import threading
 
 from authenticator.core.app import Core
 from authenticator.core.model import AccessRequest, ConnectionState, Outcome
 from authenticator.emulator.requester import Requester
 from authenticator.emulator.server import RunningEmulator
-from tests.core.conftest import pair_by_qr, requester_for, wait_for
+from tests.core.conftest import PASSPHRASE, pair_by_qr, requester_for, wait_for
 
 
 class Listener:
@@ -16,6 +17,7 @@ class Listener:
         self.added: list[AccessRequest] = []
         self.removed: list[tuple[str, Outcome]] = []
         self.states: list[ConnectionState] = []
+        self.waiting: list[int] = []
         self.event = threading.Event()
 
     def request_added(self, request: AccessRequest) -> None:
@@ -31,6 +33,9 @@ class Listener:
     def lock_changed(self, locked: bool) -> None: ...
     def hems_changed(self) -> None: ...
     def journal_changed(self) -> None: ...
+
+    def locked_waiting(self, count: int) -> None:
+        self.waiting.append(count)
 
 
 def test_one_call_per_round_for_all_pairings(
@@ -128,3 +133,30 @@ def test_start_at_login_writes_and_removes_the_autostart_entry(
     assert not entry.exists()
     kinds = [e.kind for e in core.journal_entries()]
     assert kinds.count("settings.changed") == 2
+
+
+def test_a_request_that_arrives_while_locked_is_announced_without_details(
+    core: Core, requester: Requester, emu: RunningEmulator
+) -> None:
+    """Locked, the app cannot open a request, but it still learns that one waits (from the
+    broker's listing, with the pairing ids kept outside the vault), so the owner is told to
+    unlock; unlocking shows it."""
+    hem = pair_by_qr(core, requester)
+    core.update_settings(poll_interval_s=1)
+    seen = Listener()
+    core.add_listener(seen)
+    pid = core.pairing(hem.name).pid
+    core.lock()
+    core.start(agent=False)
+    session = requester.request_access("keymgmt:list")
+    wait_for(lambda: seen.waiting and seen.waiting[-1] == 1)
+    assert core.pending() == []  # nothing opened, nothing shown
+    assert core.waiting_while_locked == 1
+    # The file that made it possible holds the broker and the pid, nothing secret.
+    kept = json.loads(core.paths.data_dir.joinpath("poll.json").read_text())
+    assert kept["brokers"] == {hem.broker_url: [pid]}
+    assert oct(core.paths.data_dir.joinpath("poll.json").stat().st_mode & 0o777) == "0o600"
+    core.unlock(PASSPHRASE)
+    wait_for(lambda: [r for r in seen.added if r.id == session.event_id])
+    assert seen.waiting[-1] == 0
+    assert core.waiting_while_locked == 0
