@@ -204,6 +204,26 @@ class Answers:
                 self._s.update_pairing(req.hem, muted_until=until)
             except (LockedError, NoSuchHemError):
                 log.info("could not mute %s", req.hem)
+                return
+            self._deny_muted(req.hem)
+
+    def _deny_muted(self, hem: str) -> None:
+        """A HEM was just muted: what else its requesters queued is refused too (a local
+        program's own requests are not theirs, and stay)."""
+        for entry in self._inbox.entries():
+            if entry.request.hem != hem or not entry.route.mutable:
+                continue
+            try:
+                claimed = self._inbox.claim(entry.request.id)
+            except AuthenticatorError:
+                continue  # being answered right now
+            note = claimed.route.refuse(self._s.net)
+            self.finish(
+                claimed,
+                Outcome.DENIED,
+                f"Denied automatically: requests from {hem} are muted{note}.",
+                muted=True,
+            )
 
     # ------------------------------------------------------------------ locking
 

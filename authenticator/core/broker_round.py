@@ -159,14 +159,14 @@ class BrokerRound:
             )
         info = describe(scope)
         if not info.known:
-            text = (
-                f"A request for an unknown access ({info.scope[:80]}) was not shown and not "
-                "answered."
-            )
-            details = {**base, "scope": info.scope[:200]}
+            # Never approvable, but answered: the requester is not left waiting an hour.
+            text = f"Refused a request this app does not understand: {info.phrase_for(rec.name)}."
+            details = {**base, "scope": info.title}
             return TurnAway(
                 RequestRejected(rec.name, RejectReason.UNKNOWN_SCOPE, text, "broker", details),
-                (done,),
+                (done, jti_key(event.jti)),
+                refuse=route,
+                notice=text,
             )
         if rec.muted_until is not None and now < rec.muted_until:
             text = f"Denied automatically: requests from {rec.name} are muted."

@@ -45,12 +45,14 @@ class Show:
 @dataclass(frozen=True, slots=True)
 class TurnAway:
     """Keep the request out: remember it, refuse it at its peer when ``refuse`` names a route,
-    journal ``record``, and raise ``error`` to the asker when there is one."""
+    journal ``record``, tell the owner ``notice`` (when they should know at once), and raise
+    ``error`` to the asker when there is one."""
 
     record: JournalRecord
     remember: tuple[str, ...] = ()
     refuse: Route | None = None
     error: AuthenticatorError | None = None
+    notice: str | None = None
 
 
 Verdict = Show | TurnAway
@@ -104,6 +106,8 @@ class Intake:
             if note:
                 log.info("could not refuse a request nobody saw%s", note)
         self._s.record(verdict.record)
+        if verdict.notice:
+            self._s.hub.notice(verdict.notice)
         if verdict.error is not None:
             raise verdict.error
         return None

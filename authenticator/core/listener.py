@@ -31,6 +31,10 @@ class CoreListener(Protocol):
 
     def journal_changed(self) -> None: ...
 
+    def notice(self, message: str) -> None:
+        """Something the owner should know at once that is not a request to answer (one
+        sentence, e.g. "Refused a request this app does not understand: …")."""
+
     def locked_waiting(self, count: int) -> None:
         """While locked: ``count`` requests wait for the owner to unlock (no details: the keys
         that would open them are locked away). ``0`` when none (or after unlocking)."""
@@ -86,3 +90,6 @@ class ListenerHub:
 
     def locked_waiting(self, count: int) -> None:
         self._call("locked_waiting", count)
+
+    def notice(self, message: str) -> None:
+        self._call("notice", message)

@@ -81,6 +81,12 @@ class Route(Protocol):
         """Whether an answer that got no reply may still have reached its peer."""
         ...
 
+    @property
+    def mutable(self) -> bool:
+        """Whether muting the HEM ("I didn't ask for this") refuses it: a remote requester's
+        request is, a program's on this computer or one the owner pasted is not."""
+        ...
+
     def done_key(self) -> str:
         """The handled-memory key that says this very request was dealt with."""
         ...
@@ -130,6 +136,10 @@ class BrokerRoute:
 
     @property
     def lost_answer_possible(self) -> bool:
+        return True
+
+    @property
+    def mutable(self) -> bool:
         return True
 
     def done_key(self) -> str:
@@ -187,6 +197,10 @@ class _AtTheHem:
     @property
     def lost_answer_possible(self) -> bool:
         return False  # nothing reaches a requester: the token comes back in the HEM's answer
+
+    @property
+    def mutable(self) -> bool:
+        return False
 
     def _redeem(
         self, net: NetFactory, rec: PairingRecord, granted: str, period: Period, base: int

@@ -151,6 +151,47 @@ def test_report_mutes_the_hem(core: Core, requester: Requester) -> None:
     assert core.inbox.get(c.request_id)
 
 
+def test_reporting_also_refuses_what_that_hem_has_queued(
+    core: Core, requester: Requester, emu: RunningEmulator
+) -> None:
+    """ "I didn't ask for this" mutes the HEM: the other requests its requesters queued go too,
+    but a program's own request on this computer stays."""
+    pair_by_qr(core, requester)
+    a = ask(core, requester, "keymgmt:list")
+    b = ask(core, requester, "keymgmt:del")
+    core.update_settings(default_broker_url=emu.urls.broker.rstrip("/"))
+    local = core.ask_hem("keymgmt:get")  # the same HEM, asked directly by a program
+    core.deny(a.request_id, report=True)
+    assert finished(b.session).state == "denied"
+    assert [r.id for r in core.pending()] == [local.request.id]
+    muted = [e for e in core.journal_entries() if e.fields.get("request") == b.request_id]
+    assert muted[0].kind == "request.denied"
+    assert muted[0].fields["muted"] is True
+
+
+def test_a_request_this_app_does_not_understand_is_refused_not_dropped(
+    core: Core, requester: Requester
+) -> None:
+    """Never approvable, never shown as a request, but refused at once (the requester is not
+    left waiting an hour) and the owner is told in one sentence."""
+    pair_by_qr(core, requester)
+    notices: list[str] = []
+
+    class Notices:
+        def notice(self, message: str) -> None:
+            notices.append(message)
+
+    core.add_listener(Notices())  # type: ignore[arg-type]
+    session = requester.request_access("teleport:everything")
+    assert core.refresh() == []
+    assert finished(session).state == "denied"
+    entry = core.journal_entries()[0]
+    assert entry.kind == "request.rejected"
+    assert entry.fields["reason"] == "unknown_scope"
+    assert len(notices) == 1
+    assert notices[0].startswith("Refused a request this app does not understand")
+
+
 def test_answering_twice_is_refused(core: Core, requester: Requester) -> None:
     pair_by_qr(core, requester)
     a = ask(core, requester, "keymgmt:list")
