@@ -264,6 +264,8 @@ def check_runtime_dir(
         info = os.lstat(directory)
     except FileNotFoundError:
         if not create:
+            if os.path.lexists(directory.parent):
+                _check_parent(directory, env)  # a bad XDG_RUNTIME_DIR is said, not hidden
             return False
         with contextlib.suppress(OSError):  # a missing parent is made private; else checked below
             directory.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
