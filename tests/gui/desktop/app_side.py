@@ -74,9 +74,10 @@ class Commands(QObject):
             emit("locked")
         elif command == "lock-behind-the-router":
             # A click racing the lock: the core locks, and the bubble is still on screen.
-            core.remove_listener(self.router)
+            bridge = self.router._bridge  # the router hears the core through its bridge
+            core.remove_listener(bridge)
             core.lock()
-            core.add_listener(self.router)
+            core.add_listener(bridge)
             emit("locked")
         elif command == "unlock":
             core.unlock(os.environ["AUTHENTICATOR_PASSPHRASE"])
@@ -150,7 +151,9 @@ def main() -> None:
             tray_geometry=[geometry.x(), geometry.y(), geometry.width(), geometry.height()],
             notifier=router.notifier.name,
             supports_actions=router.notifier.supports_actions,
-            server=list(getattr(router.notifier, "server", None) or []),
+            server=list(
+                getattr(getattr(router.notifier, "bubble", router.notifier), "server", None) or []
+            ),
             platform=app.platformName(),
         )
 

@@ -217,8 +217,10 @@ def test_the_tray_icon_is_embedded_and_notifications_have_actions(app: AppSide) 
     _x, _y, width, height = ready["tray_geometry"]
     assert width > 0
     assert height > 0
-    assert ready["notifier"] == "freedesktop"
-    assert ready["supports_actions"] is True
+    # dunst offers the actions in its context menu but draws no buttons, and a click closes
+    # its bubble: the bubble keeps them, and the window also comes forward for each request.
+    assert ready["notifier"] == "freedesktop+window"
+    assert ready["supports_actions"] is False
     assert ready["server"][0] == "dunst"
 
 
@@ -343,3 +345,11 @@ def test_without_a_notification_server_the_tray_balloon_is_used(tmp_path: Path) 
             side.stop()
     assert ready["tray_available"] is True
     assert ready["notifier"] == "tray"
+
+
+def test_dunst_draws_no_buttons_so_the_window_comes_forward_too(
+    app: AppSide, desktop: Desktop, requester: Requester
+) -> None:
+    session = shown(app, desktop, requester)
+    app.expect("raise_window", request=session.event_id)  # beside the bubble, not instead
+    assert desktop.dunst.displayed() == 1
