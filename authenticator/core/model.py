@@ -58,9 +58,9 @@ class Program:
     ``pid``, ``uid``, ``user`` and ``start_time`` are the kernel's facts. ``name``, ``path`` (the
     executable), ``script`` (the script an interpreter runs, absolute) and ``chain`` (the program
     then its parents, e.g. ``("backup.sh", "bash", "sshd")``) are the program's claims, already
-    cleaned for display (``core.peer.program_of``). ``interpreter``: the executable is a known
-    interpreter (with ``script`` None it runs code from its command line or stdin). ``remote``:
-    it looks started from an SSH session. ``identity`` is the live, raw
+    cleaned for display (``core.agent.identity.program_of``). ``interpreter``: the executable is
+    a known interpreter (with ``script`` None it runs code from its command line or stdin).
+    ``remote``: it looks started from an SSH session. ``identity`` is the live, raw
     :class:`~authenticator.core.peer.PeerIdentity` (neither compared nor serialised).
     """
 

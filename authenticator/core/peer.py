@@ -23,7 +23,8 @@ kernel's facts. Every *string* — the executable's path, the script path, the c
 names in the chain, the environment — was chosen by the program (or by whoever named its files):
 kept raw here (:data:`CLAIMED` lists them; keys use the raw values), and cleaned with
 :func:`authenticator.protocol.outside.clean` (origin "claimed by the program") when
-:func:`program_of` turns the identity into the :class:`Program` the approval and journal show.
+``core.agent.identity.program_of`` turns the identity into the ``Program`` the approval and the
+journal show.
 
 Out of reach (documented in docs/agent.md): a process of the same user can ptrace, share its
 socket with a child that stays alive, or make itself undumpable (its executable is then unknown).
@@ -40,13 +41,9 @@ import struct
 import sys
 import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from authenticator.errors import ProgramChangedError
 from authenticator.protocol.outside import LIMITS, Origin, clean
-
-if TYPE_CHECKING:
-    from authenticator.core.model import Program
 
 __all__ = [
     "CHAIN_DEPTH",
@@ -58,8 +55,9 @@ __all__ = [
     "identify_pid",
     "peer_of",
     "process_info",
-    "program_of",
+    "shown",
     "snapshot",
+    "user_name",
 ]
 
 CHAIN_DEPTH = 4
@@ -573,7 +571,8 @@ def capture(sock: socket.socket) -> PeerIdentity | None:
 # ---------------------------------------------------------------------------- for display
 
 
-def _user_name(uid: int | None) -> str | None:
+def user_name(uid: int | None) -> str | None:
+    """The account name of ``uid`` (the system's word, not the program's)."""
     if uid is None:
         return None
     try:
@@ -584,32 +583,11 @@ def _user_name(uid: int | None) -> str | None:
         return str(uid)
 
 
-def _shown(raw: str | None, limit: int) -> str | None:
+def shown(raw: str | None, limit: int) -> str | None:
+    """Outside text claimed by the program, cleaned for display (``None`` when empty)."""
     if not raw:
         return None
     return clean(raw, Origin.PROGRAM, limit=limit).text or None
-
-
-def program_of(identity: PeerIdentity | None) -> Program:
-    """The :class:`Program` the approval and the journal show: the identity's claims cleaned for
-    display (``outside.clean``, "claimed by the program"); the raw identity rides along."""
-    from authenticator.core.model import Program
-
-    if identity is None:
-        return Program(name="a local program")
-    return Program(
-        name=_shown(identity.name, LIMITS.program) or f"pid {identity.pid}",
-        pid=identity.pid,
-        path=_shown(identity.exe, LIMITS.path),
-        uid=identity.uid,
-        user=_user_name(identity.uid),
-        script=_shown(identity.script, LIMITS.path),
-        interpreter=identity.interpreter,
-        start_time=identity.start_time,
-        chain=tuple(_shown(n, LIMITS.program) or "?" for n in identity.chain),
-        remote=identity.remote is not None,
-        identity=identity,
-    )
 
 
 # ---------------------------------------------------------------------------- older surface
@@ -633,9 +611,9 @@ def process_info(pid: int, uid: int | None = None) -> ProcessInfo:
     return ProcessInfo(
         pid=pid,
         uid=identity.uid,
-        name=_shown(identity.name, LIMITS.program) or f"process {pid}",
-        path=_shown(identity.exe, LIMITS.path),
-        user=_user_name(identity.uid),
+        name=shown(identity.name, LIMITS.program) or f"process {pid}",
+        path=shown(identity.exe, LIMITS.path),
+        user=user_name(identity.uid),
     )
 
 
@@ -646,11 +624,11 @@ def peer_of(sock: socket.socket) -> ProcessInfo | None:
         return None
     identity.close()
     if identity.pid is None:
-        return ProcessInfo(None, identity.uid, "unknown program", user=_user_name(identity.uid))
+        return ProcessInfo(None, identity.uid, "unknown program", user=user_name(identity.uid))
     return ProcessInfo(
         pid=identity.pid,
         uid=identity.uid,
-        name=_shown(identity.name, LIMITS.program) or f"process {identity.pid}",
-        path=_shown(identity.exe, LIMITS.path),
-        user=_user_name(identity.uid),
+        name=shown(identity.name, LIMITS.program) or f"process {identity.pid}",
+        path=shown(identity.exe, LIMITS.path),
+        user=user_name(identity.uid),
     )

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from authenticator.core.agent.identity import program_of
 from authenticator.core.model import Program
 from authenticator.core.peer import (
     CLAIMED,
@@ -24,7 +25,6 @@ from authenticator.core.peer import (
     capture,
     identify_pid,
     process_info,
-    program_of,
     snapshot,
 )
 from authenticator.core.remember import Remembered, program_key, remember_refusal
