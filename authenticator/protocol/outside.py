@@ -151,8 +151,12 @@ _IGNORABLE = (
 )
 
 
-def _within(cp: int, ranges: tuple[tuple[int, int], ...]) -> bool:
-    return any(lo <= cp <= hi for lo, hi in ranges)
+def _points(ranges: tuple[tuple[int, int], ...]) -> frozenset[int]:
+    return frozenset(cp for lo, hi in ranges for cp in range(lo, hi + 1))
+
+
+_SELECTOR_POINTS = _points(_SELECTORS)
+_IGNORABLE_POINTS = _points(_IGNORABLE)
 
 
 def _first_pass(raw: str) -> str:
@@ -163,9 +167,9 @@ def _first_pass(raw: str) -> str:
         cp = ord(ch)
         if ch in _WHITESPACE_CONTROLS or cat in ("Zs", "Zl", "Zp"):
             out.append(" ")
-        elif _within(cp, _SELECTORS):
+        elif cp in _SELECTOR_POINTS:
             out.append(ch)  # judged after NFC, next to its base
-        elif cat in ("Cc", "Cf") or _within(cp, _IGNORABLE):
+        elif cat in ("Cc", "Cf") or cp in _IGNORABLE_POINTS:
             continue
         elif cat in ("Co", "Cn", "Cs"):
             out.append("\ufffd")
@@ -175,7 +179,7 @@ def _first_pass(raw: str) -> str:
 
 
 def _is_base(ch: str) -> bool:
-    return unicodedata.category(ch)[0] in "LNPS" and not _within(ord(ch), _SELECTORS)
+    return unicodedata.category(ch)[0] in "LNPS" and ord(ch) not in _SELECTOR_POINTS
 
 
 def _second_pass(text: str) -> str:
@@ -184,7 +188,7 @@ def _second_pass(text: str) -> str:
     marks = 0
     for ch in text:
         prev = out[-1] if out else " "
-        if _within(ord(ch), _SELECTORS):
+        if ord(ch) in _SELECTOR_POINTS:
             if _is_base(prev):
                 out.append(ch)
         elif unicodedata.category(ch)[0] == "M":
@@ -214,8 +218,12 @@ def clean(raw: object, origin: Origin, *, limit: int) -> Outside:
         return Outside("", origin)
     budget = 4 * limit + 64
     over = len(raw) > budget
-    text = unicodedata.normalize("NFC", _first_pass(raw[:budget]))
-    text = unicodedata.normalize("NFC", _second_pass(text))
+    raw = raw[:budget]
+    if raw.isascii() and raw.isprintable():  # the common case: only spaces to collapse
+        text = " ".join(word for word in raw.split(" ") if word)
+    else:
+        text = unicodedata.normalize("NFC", _first_pass(raw))
+        text = unicodedata.normalize("NFC", _second_pass(text))
     if len(text) > limit or (over and len(text) == limit):
         return Outside(_cut(text, limit), origin, truncated=True)
     if over:

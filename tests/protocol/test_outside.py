@@ -8,7 +8,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from authenticator.protocol.outside import LIMITS, MAX_MARKS, Origin, Outside, clean
+from authenticator.protocol.outside import (
+    LIMITS,
+    MAX_MARKS,
+    Origin,
+    Outside,
+    _first_pass,
+    _second_pass,
+    clean,
+)
 
 B = Origin.BROKER
 
@@ -138,6 +146,12 @@ def test_display_text_invariants(raw: str, limit: int) -> None:
     assert out.truncated == text.endswith("…") or raw.rstrip().endswith("…")
     # Cleaning is idempotent: display text cleaned again is the same text.
     assert clean(text, Origin.REQUESTER, limit=limit).text == text
+
+
+@given(st.text(alphabet=st.characters(codec="ascii"), max_size=300))
+def test_the_ascii_shortcut_agrees_with_the_full_path(raw: str) -> None:
+    full = unicodedata.normalize("NFC", _second_pass(_first_pass(raw)))
+    assert clean(raw, B, limit=10_000).text == full
 
 
 @given(st.text(alphabet=st.characters(codec="utf-8"), max_size=300))
