@@ -24,6 +24,7 @@ from jeepney import (
     Message,
     MessageType,
     message_bus,
+    new_error,
     new_method_return,
     new_signal,
 )
@@ -98,6 +99,7 @@ class FakeNotificationServer:
     capabilities: tuple[str, ...] = ("actions", "body")
     name: str = "fake"  # what GetServerInformation says (e.g. "dunst" to play one)
     hang: frozenset[str] = frozenset()
+    twice: frozenset[str] = frozenset()  # methods answered twice (mako 1.7: GetCapabilities)
     calls: list[Call] = field(default_factory=list)
     changed: threading.Condition = field(default_factory=threading.Condition)
 
@@ -191,6 +193,9 @@ class FakeNotificationServer:
             reply = new_method_return(message, "ssss", (self.name, "tests", "1.0", "1.2"))
         elif member == "GetCapabilities":
             reply = new_method_return(message, "as", (list(self.capabilities),))
+            if member in self.twice:  # the list, then an error for the same call
+                self._conn.send(reply)
+                reply = new_error(message, "org.freedesktop.DBus.Error.UnknownMethod", "s", ("",))
         elif member == "Notify":
             replaces = message.body[1]
             with self.changed:
