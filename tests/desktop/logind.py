@@ -44,8 +44,9 @@ USER_PATH = "/org/freedesktop/login1/user/_1000"
 class FakeLogind:
     """Owns logind's name on ``address`` until :meth:`close`."""
 
-    def __init__(self, address: str) -> None:
+    def __init__(self, address: str, *, by_pid: bool = True) -> None:
         self.address = address
+        self.by_pid = by_pid  # False: the caller is in no session (started by a service)
         self.calls: list[tuple[str, tuple[Any, ...]]] = []
         self.changed = threading.Condition()
         self.locked_hint = False
@@ -117,7 +118,11 @@ class FakeLogind:
             self.calls.append((str(member), tuple(message.body)))
             self.changed.notify_all()
         reply: Message
-        if member in ("GetSessionByPID", "GetSession"):
+        if member == "GetSessionByPID" and not self.by_pid:
+            reply = new_error(
+                message, "org.freedesktop.login1.NoSessionForPID", "s", ("not in a session",)
+            )
+        elif member in ("GetSessionByPID", "GetSession"):
             reply = new_method_return(message, "o", (SESSION_PATH,))
         elif member == "GetUser":
             reply = new_method_return(message, "o", (USER_PATH,))
