@@ -155,11 +155,6 @@ class KeyMeta:
         """``42afc419dbda…`` — the first 12 hex digits of the key id."""
         return self.kid if len(self.kid) <= 12 else f"{self.kid[:12]}…"
 
-    @property
-    def label(self) -> str:
-        """The stated label's text (``stated_label.text``): a claim, not the key's name."""
-        return self.stated_label.text
-
 
 def _parse_type(t: object) -> tuple[str, str, frozenset[str]]:
     """(HEM type text, algorithm, flags) from the meta's ``t``: hex code, or the HEM's names."""

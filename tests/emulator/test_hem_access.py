@@ -121,7 +121,11 @@ def test_key_use_scopes_name_the_key(emu: Kit, pairing: Pairing) -> None:
     assert json.loads(b64decode(meta)) == {"t": "B416", "l": "PGP main"}
     info = describe(req.scope)
     assert info.key is not None
-    assert (info.key.label, info.key.algorithm, info.key.private) == ("PGP main", "ED25519", True)
+    assert (info.key.stated_label.text, info.key.algorithm, info.key.private) == (
+        "PGP main",
+        "ED25519",
+        True,
+    )
     token = emu.redeem(emu.authreply(req, pairing))
     assert Bearer.parse(token.json()["token"]).scope == f"keymgmt:use:{pgp.kid}"
 

@@ -61,7 +61,7 @@ def test_the_app_reads_every_meta_type() -> None:
         info = describe(f"keymgmt:use:{key.kid}#{meta}")
         assert info.known
         assert info.key is not None
-        assert (info.key.label, info.key.algorithm) == ("Label", algorithm)
+        assert (info.key.stated_label.text, info.key.algorithm) == ("Label", algorithm)
         assert info.key.private is (name != "AES256")
 
 

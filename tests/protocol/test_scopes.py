@@ -88,7 +88,7 @@ def test_key_use_names_the_key_by_its_id_only() -> None:
     assert info.key is not None
     assert info.key.private
     assert info.key.stated_label == Outside("PGP main", Origin.REQUEST)
-    assert info.key.label == "PGP main"
+    assert info.key.stated_label.text == "PGP main"
     assert info.key.stated_type == Outside("Ed25519 signing key, private key", Origin.REQUEST)
     assert info.key.type_text == "PKEY,ECDH,ExDSA,ED25519"
     assert info.stated == (("Key name", info.key.stated_label), ("Key type", info.key.stated_type))
@@ -112,7 +112,7 @@ def test_key_use_variants() -> None:
     broken = scopes.describe(f"keymgmt:use:{kid}#bm90IGpzb24")
     assert broken.known
     assert broken.key is not None
-    assert broken.key.label == ""
+    assert broken.key.stated_label.text == ""
     assert broken.details == (("Key id", kid),)
     no_alg = scopes.describe(f"keymgmt:use:{kid}#{meta('A000', 'X')}")
     assert (TYPE, "key of an unknown type") in no_alg.details
