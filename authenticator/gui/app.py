@@ -42,6 +42,7 @@ from authenticator.gui.clipboard import ClipboardGuard
 from authenticator.gui.context import AppContext, DemoServer, DemoStarter
 from authenticator.gui.icons import app_icon
 from authenticator.gui.tasks import TaskRunner
+from authenticator.gui.widgets.plain import plain_box
 from authenticator.resources import data_dir
 from authenticator.store.paths import AppPaths
 
@@ -151,7 +152,8 @@ def _quit_after() -> float | None:
 def _fatal(app: QApplication, message: str) -> int:
     print(f"authenticator: {message}", file=sys.stderr)
     if QGuiApplication.platformName() not in ("offscreen", "minimal") and _quit_after() is None:
-        QMessageBox.critical(None, APP_NAME, message)
+        box = plain_box(QMessageBox(QMessageBox.Icon.Critical, APP_NAME, message))
+        box.exec()
     return 1
 
 
