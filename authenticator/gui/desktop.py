@@ -517,15 +517,20 @@ class DesktopSection(QGroupBox):
         for index, check in enumerate(rows):
             title = QLabel(check.title, self)
             state = QLabel(self.tr(check.state), self)
-            state.setProperty("role", {"works": "ok", "missing": "error"}.get(check.state, "warn"))
+            kind = {"works": "ok", "missing": "error"}.get(check.state, "warn")
+            state.setProperty("role", f"banner-{kind}")  # the theme's coloured pill
+            state.setContentsMargins(6, 0, 6, 0)
             text = check.detail + (f"\n{self.tr('Fix:')} {check.fix}" if check.fix else "")
             detail = QLabel(text, self)
             detail.setWordWrap(True)
+            for label in (title, detail):  # level with the text inside the pill
+                label.setContentsMargins(0, 4, 0, 0)
             for label in (title, state, detail):
                 label.setTextFormat(Qt.TextFormat.PlainText)
                 label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
             detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-            self.grid.addWidget(title, index, 0)
-            self.grid.addWidget(state, index, 1)
-            self.grid.addWidget(detail, index, 2)
+            top = Qt.AlignmentFlag.AlignTop
+            self.grid.addWidget(title, index, 0, top)
+            self.grid.addWidget(state, index, 1, top | Qt.AlignmentFlag.AlignLeft)
+            self.grid.addWidget(detail, index, 2, top)
             self.labels[check.key] = (title, state, detail)

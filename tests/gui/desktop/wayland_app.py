@@ -7,7 +7,7 @@ session's user with ``QT_QPA_PLATFORM=wayland``). The one addition: when the con
 started, a :class:`Hand` attaches to it and speaks JSON lines — events on stdout (``ready``,
 ``lock``, ``request``, ``focus``, ``preview``, ``paired``, ``screen-failed``, ``state``; each
 with ``t`` = ``time.monotonic()``), commands on stdin (``unlock``, ``state``, ``read-screen``,
-``accept``, ``close-window``, ``check``, ``quit``). The vault's passphrase comes in
+``accept``, ``close-window``, ``dismiss-notes``, ``page NAME``, ``check``, ``quit``). The vault's passphrase comes in
 ``AUTHENTICATOR_PASSPHRASE`` and is typed into the lock screen as a person would.
 """
 
@@ -117,6 +117,8 @@ class Hand(QObject):
                     box.accept()
         elif command == "check":
             c.check_now()
+        elif command.startswith("page "):
+            c.show_window(command.split(" ", 1)[1])
         elif command == "quit":
             c.quit()
 
