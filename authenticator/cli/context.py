@@ -37,8 +37,19 @@ def _passphrase(prompt: str, *, confirm: bool = False) -> str:
 
 
 def open_core(home: str | None) -> Core:
-    """A core with its store open (created first in a fresh home)."""
+    """A core with its store open (created first in a fresh home) and its expiry clock running,
+    as in the app; the caller closes it (``core.close()`` stops what it started)."""
     core = make_core(home)
+    core.start(agent=False, poller=False)
+    try:
+        _open_store(core)
+    except BaseException:
+        core.close()
+        raise
+    return core
+
+
+def _open_store(core: Core) -> None:
     mode = core.store_mode()
     if mode is None:
         if os.environ.get(PASSPHRASE_ENV) or not core.keychain_available():
@@ -47,9 +58,8 @@ def open_core(home: str | None) -> Core:
         else:
             core.create_store()
         say(f"Created a new store in {core.paths.data_dir}.")
-        return core
+        return
     if mode == "keychain":
         core.unlock()
     else:
         core.unlock(_passphrase("Passphrase of the authenticator: "))
-    return core

@@ -82,7 +82,7 @@ def test_requests_with_a_hostile_broker_location(
     assert [r for r in rows if _SENTENCE.match(r)] == [
         f"  Read the log — asks to read the audit log of {hem}."
     ]
-    assert len(shown.row_starting("  From — reported by the broker: ")) == 1
+    assert len(shown.row_starting("  Location — reported by the broker: ")) == 1
     assert_no_forged_rows(shown)
 
 
@@ -102,9 +102,10 @@ def test_requests_with_a_key_label_the_requester_wrote(cli: Cli, requester: Requ
     assert rows[0].startswith(f"{session.event_id}  {hem}  (broker, ")
     assert rows[1] == f"  Use a key — asks to use the key {kid[:12]}… on {hem}."
     assert rows[2] == f"  Key id: {kid}"
+    assert rows[3] == "  Location — reported by the broker: This computer · 127.0.0.1"
     # Cleaned where it came in (controls gone, newline a space), and labelled as a claim.
-    assert rows[3] == f"  Key name — as the request states it: [2K PGP main{MARK} Key id: 00"
-    assert rows[4] == "  Key type — as the request states it: Ed25519 signing key, private key"
+    assert rows[4] == f"  Key name — as the request states it: [2K PGP main{MARK} Key id: 00"
+    assert rows[5] == "  Key type — as the request states it: Ed25519 signing key, private key"
     assert len(shown.row_starting("  Key id: ")) == 1
     assert_no_forged_rows(shown)
 

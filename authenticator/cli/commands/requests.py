@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import time
+import threading
 
 from authenticator.cli import exitcodes
 from authenticator.cli.context import open_core
@@ -20,18 +20,14 @@ def _text(value: object) -> str:
 
 
 def who_rows(req: AccessRequest) -> list[tuple[str, str]]:
-    """Who asks, each row named with whose claim it is (none of it is verified)."""
-    rows: list[tuple[str, str]] = []
-    if req.program is not None:
-        rows.append(("Program — claimed by the program", req.program.describe()))
-        if req.program.path:
-            rows.append(("Path", _text(req.program.path)))
-    elif req.source == "broker":
-        where = req.location.describe()
-        rows.append(("From — reported by the broker", where or "not reported"))
-    if req.reason:
-        name = "Reason — claimed by the program" if req.program else "Their note — not verified"
-        rows.append((name, _text(req.reason)))
+    """What outsiders say about the request, each row named with whose claim it is."""
+    rows = [(row, value.text) for row, value in req.claims()]
+    if req.source == "broker" and not any(row.startswith("Location") for row, _ in rows):
+        rows.insert(0, ("Location — reported by the broker", "not reported"))
+    if req.program is not None and req.program.chain:
+        rows.append(("Started by — claimed by the program", req.program.chain_text()))
+    if req.program is not None and req.program.remote:
+        rows.append(("Warning", "this program was started from a remote (SSH) session"))
     return rows
 
 
@@ -42,23 +38,36 @@ def request_lines(req: AccessRequest, now: int) -> list[str]:
         f"{req.id}  {req.hem}  ({req.source}, expires in {in_words(req.expires_at - now)})",
         f"  {req.title} — asks to {req.info.phrase_for(req.hem)}.",
     ]
-    rows = [*req.info.details, *who_rows(req)]
+    verified = [(label, value) for label, value in req.info.details if " — " not in label]
+    rows = [*verified, *who_rows(req)]
     lines += [f"  {label}: {value}" for label, value in rows]
+    lines += [f"  Warning: {warning}" for warning in req.warnings]
     if req.write_possible:
         lines.append("  Write access can be granted with --write.")
     return lines
 
 
+class _Arrival:
+    """Sets ``event`` when a request arrives (a partial core listener)."""
+
+    def __init__(self, event: threading.Event) -> None:
+        self._event = event
+
+    def request_added(self, request: AccessRequest) -> None:
+        self._event.set()
+
+
 def list_requests(args: argparse.Namespace) -> int:
     core = open_core(args.home)
     try:
-        deadline = time.monotonic() + max(0.0, args.wait)
         pending = core.refresh()
-        while not pending and time.monotonic() < deadline:
-            time.sleep(
-                min(float(core.settings.poll_interval_s), max(0.05, deadline - time.monotonic()))
-            )
-            pending = core.refresh()
+        if not pending and args.wait > 0:
+            # Wait as the app does: the core's poller brings requests in as they arrive.
+            arrived = threading.Event()
+            core.add_listener(_Arrival(arrived))
+            core.start(agent=False)
+            arrived.wait(args.wait)
+            pending = core.pending()
         now = core.clock.now()
         lines = [line for r in pending for line in request_lines(r, now)]
         emit(args, [r.to_json() for r in pending], lines or ["No pending requests."])
