@@ -244,6 +244,13 @@ _FIXED: dict[str, tuple[str, str, str]] = {
         "Pair an authenticator",
         "pair another authenticator with {hem}",
     ),
+    # The Encedo Manager's default login scope (spec/hem-api.md §1). What the HEM lets such a
+    # token do is not documented; the Manager uses it for everything it does, so say so.
+    "master": (
+        "manager.login",
+        "Log in to the Manager",
+        "log in to the Encedo Manager with full access to {hem}",
+    ),
 }  # fmt: skip
 
 _DISK = re.compile(r"storage:disk(\d{1,3})(:rw)?")

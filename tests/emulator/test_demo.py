@@ -57,8 +57,9 @@ def test_hem_card(api: httpx.Client, running: RunningEmulator) -> None:
     assert info["hem_url"] == running.urls.hems[0]
     scopes = [a["scope"] for a in info["actions"]]
     pgp = next(k.kid for k in device.state.keys if k.label == "PGP main")
-    assert scopes == ["system:config", f"keymgmt:use:{pgp}", "storage:disk0:rw", "keymgmt:list"]
-    assert info["actions"][0]["label"] == "Log in to the Manager"
+    assert scopes == ["master", f"keymgmt:use:{pgp}", "storage:disk0:rw", "keymgmt:list"]
+    labels = [a["label"] for a in info["actions"]]
+    assert labels == ["Log in to the Manager", "Use a key", "Unlock a drive", "List the keys"]
 
 
 def test_pair_then_request_then_approve(api: httpx.Client) -> None:
@@ -66,6 +67,7 @@ def test_pair_then_request_then_approve(api: httpx.Client) -> None:
     started = api.post("api/pair", json={}).json()
     assert started["state"] == "pending"
     assert started["qr_png"].startswith("data:image/png;base64,")
+    assert started["qr_modules"] >= 21 + 8
     link = parse_link(started["pair_link"])
     assert isinstance(link, PairLink)
     assert link.qr.link == started["link"]
@@ -164,8 +166,10 @@ def test_the_page_in_a_browser(running: RunningEmulator, tmp_path: Path) -> None
             qr = page.locator("#pair-qr")
             sync_api.expect(qr).to_be_visible()
             sync_api.expect(qr).to_have_js_property("complete", True)
-            assert qr.evaluate("img => img.naturalWidth") > 0
-            assert qr.evaluate("img => img.naturalHeight") > 0
+            modules = qr.evaluate("img => img.naturalWidth")
+            assert modules == qr.evaluate("img => img.naturalHeight") > 0
+            box = qr.evaluate("img => img.getBoundingClientRect().width - 2")  # the border
+            assert box == modules * 4, "4 CSS (= device) pixels per module at 100 %"
             sync_api.expect(page.locator("#pair-status")).to_have_text(
                 "Waiting for the authenticator…"
             )

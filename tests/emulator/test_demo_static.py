@@ -15,6 +15,7 @@ import uvicorn
 from PIL import Image
 from starlette.applications import Starlette
 
+from authenticator.core.qrimage import decode_image
 from authenticator.emulator.demo import demo_routes
 from authenticator.emulator.demo.backend import qr_png_data_url, short_eid
 from authenticator.emulator.urls import EmulatorUrls
@@ -92,12 +93,19 @@ def test_unknown_ids_and_bad_input(url: str) -> None:
         assert r.json()["code"] == "protocol"
 
 
-def test_qr_png_is_a_real_image() -> None:
-    data_url = qr_png_data_url('{"link":"http://127.0.0.1:1/notify/pairing/x"}')
+def test_qr_png_is_one_pixel_per_module_with_a_quiet_zone() -> None:
+    text = '{"link":"http://127.0.0.1:1/notify/pairing/x"}'
+    data_url, modules = qr_png_data_url(text)
     assert data_url.startswith("data:image/png;base64,")
     image = Image.open(io.BytesIO(base64.b64decode(data_url.split(",", 1)[1])))
     assert image.format == "PNG"
-    assert image.size[0] == image.size[1] >= 200
+    assert image.size == (modules, modules)
+    grey = image.convert("L")
+    ring = [grey.getpixel((x, y)) for x in range(modules) for y in range(modules)
+            if min(x, y) < 4 or max(x, y) >= modules - 4]  # fmt: skip
+    assert set(ring) == {255}, "a quiet zone of 4 white modules on every side"
+    assert grey.getpixel((4, 4)) == 0, "the finder pattern starts right inside it"
+    assert decode_image(image) == text
 
 
 def test_short_eid() -> None:

@@ -31,6 +31,7 @@ FIXED = [
     ("keymgmt:ecdh", "Derive a shared key", "derive a shared key on my-hem"),
     ("keymgmt:derive", "Derive a key", "derive a new key on my-hem"),
     ("auth:ext:pair", "Pair an authenticator", "pair another authenticator with my-hem"),
+    ("master", "Log in to the Manager", "log in to the Encedo Manager with full access to my-hem"),
 ]
 
 
@@ -200,7 +201,8 @@ def test_keytype_to_string(code: int, text: str) -> None:
 @pytest.mark.parametrize(
     "scope",
     ["", "wat:ever", "keymgmt", "keymgmt:list:rw", "system:config ", "storage:disk0:rwx",
-     "storage:disk0:ro", "keymgmt:use:", "keymgmt:use:xyz", "master", "x" * 2000, "a\x00b"],
+     "storage:disk0:ro", "keymgmt:use:", "keymgmt:use:xyz", "master:", "Master", "x" * 2000,
+     "a\x00b"],
 )  # fmt: skip
 def test_unknown_scopes_are_never_approvable(scope: str) -> None:
     info = scopes.describe(scope)

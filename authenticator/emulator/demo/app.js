@@ -89,13 +89,55 @@
       const label = document.createElement("span");
       label.className = "action-label";
       label.textContent = action.label;
+      const detail = document.createElement("span");
+      detail.className = "action-detail";
+      detail.textContent = action.detail || "";
       const scope = document.createElement("span");
       scope.className = "action-scope";
       scope.textContent = action.scope.length > 40 ? action.scope.slice(0, 39) + "…" : action.scope;
-      button.append(label, scope);
+      button.append(label, detail, scope);
       button.addEventListener("click", () => ask(action.scope, button));
       box.appendChild(button);
     }
+  }
+
+  // ------------------------------------------------------------------ the pairing QR code
+
+  // The server sends the code with one pixel per module (qr_modules of them across, quiet zone
+  // included). The page shows every module as the same whole number of *device* pixels — at
+  // least MIN_MODULE_PX, about QR_MODULE_CSS CSS pixels — unsmoothed (image-rendering:
+  // pixelated), and sizes it again when the zoom changes the device pixel ratio. A code scaled
+  // by a fraction has modules of uneven widths, which the authenticator's screen reading (and a
+  // phone) may not read.
+  const MIN_MODULE_PX = 4;
+  const QR_MODULE_CSS = 4;
+  let zoomQuery = null;
+
+  function qrModulePixels(ratio) {
+    return Math.max(MIN_MODULE_PX, Math.round(QR_MODULE_CSS * ratio));
+  }
+
+  function sizeQr() {
+    const img = $("pair-qr");
+    const modules = Number(img.dataset.modules);
+    if (!modules) return;
+    const ratio = window.devicePixelRatio || 1;
+    const device = qrModulePixels(ratio);
+    const side = (modules * device) / ratio + "px";
+    img.style.width = side;
+    img.style.height = side;
+    img.dataset.modulePx = String(device);
+  }
+
+  function watchZoom() {
+    if (zoomQuery) zoomQuery.removeEventListener("change", onZoom);
+    zoomQuery = window.matchMedia("(resolution: " + (window.devicePixelRatio || 1) + "dppx)");
+    zoomQuery.addEventListener("change", onZoom);
+  }
+
+  function onZoom() {
+    sizeQr();
+    watchZoom();
   }
 
   // ------------------------------------------------------------------ pairing
@@ -116,7 +158,9 @@
     try {
       const started = await api("api/pair", {});
       pairing = started.id;
+      $("pair-qr").dataset.modules = String(started.qr_modules);
       $("pair-qr").src = started.qr_png;
+      sizeQr();
       $("pair-text").value = started.qr_text;
       $("pair-link").href = started.pair_link;
       $("pair-area").hidden = false;
@@ -248,6 +292,8 @@
 
   document.addEventListener("DOMContentLoaded", () => {
     $("pair-button").addEventListener("click", startPairing);
+    window.addEventListener("resize", sizeQr);
+    watchZoom();
     for (const button of document.querySelectorAll("[data-copy]")) {
       button.addEventListener("click", () => copy($(button.dataset.copy).value, button));
     }

@@ -28,7 +28,17 @@ from authenticator.errors import DecodeError, NoSuchRequestError, StateError
 from authenticator.net.tls import fetch_certificate
 from authenticator.protocol.scopes import describe
 
-__all__ = ["DEFAULT_PASSPHRASE", "DEMO_WAIT", "MAX_SESSIONS", "DemoBackend", "EmulatorLike"]
+__all__ = [
+    "DEFAULT_PASSPHRASE",
+    "DEMO_WAIT",
+    "MANAGER_LOGIN_SCOPE",
+    "MAX_SESSIONS",
+    "DemoBackend",
+    "EmulatorLike",
+    "actions",
+    "qr_png_data_url",
+    "short_eid",
+]
 
 DEFAULT_PASSPHRASE = "demo"  # noqa: S105 - the emulator's documented demo passphrase
 DEMO_WAIT = 120
@@ -37,6 +47,9 @@ MAX_SESSIONS = 50
 INFO_TTL = 30
 """Seconds the HEM's identity and the demo key's id are reused before being asked again."""
 PGP_LABEL = "PGP main"
+MANAGER_LOGIN_SCOPE = "master"
+"""What the Encedo Manager asks for when it logs in (spec/hem-api.md §1: its default login
+scope)."""
 _MAX_SCOPE = 1023
 
 _S = TypeVar("_S")
@@ -53,15 +66,52 @@ def _wall_clock() -> int:
     return int(time.time())
 
 
-def qr_png_data_url(text: str) -> str:
-    """The QR code of ``text`` as a ``data:image/png;base64,…`` URL (black on white)."""
-    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=8, border=4)
+QUIET_ZONE = 4
+"""Modules of white around the code (the QR standard's quiet zone)."""
+
+
+def qr_png_data_url(text: str) -> tuple[str, int]:
+    """The QR code of ``text`` as a ``data:image/png;base64,…`` URL, black on white, **one pixel
+    per module** with a quiet zone of :data:`QUIET_ZONE` modules, and its side in modules.
+
+    The page scales it by a whole number of device pixels per module with no smoothing
+    (``app.js``): a picture scaled by a fraction, as the page once did, gets modules of uneven
+    widths that a screen reader of QR codes cannot read."""
+    code = qrcode.QRCode(
+        error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=1, border=QUIET_ZONE
+    )
     code.add_data(text)
     code.make(fit=True)
     image = code.make_image(fill_color="black", back_color="white")
     buf = io.BytesIO()
     image.save(buf, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+    side = code.modules_count + 2 * QUIET_ZONE
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii"), side
+
+
+def actions(kid: str | None) -> list[dict[str, str]]:
+    """The page's buttons. Each button's ``label`` *is* the title the authenticator shows for
+    its scope (the scope catalogue's), so what the person clicked and what the app asks them
+    to approve read the same; ``detail`` is the page's own line under it."""
+    chosen: list[tuple[str, str, str]] = [
+        ("manager", MANAGER_LOGIN_SCOPE, "What the Encedo Manager asks for at login"),
+    ]
+    if kid is not None:
+        chosen.append(("pgp", f"keymgmt:use:{kid}", f"The key {PGP_LABEL}"))
+    chosen += [
+        ("disk", "storage:disk0:rw", "The regular drive, read and write"),
+        ("list", "keymgmt:list", "Every key's name and type"),
+    ]
+    return [
+        {
+            "id": name,
+            "label": describe(scope).title,
+            "title": describe(scope).title,
+            "detail": detail,
+            "scope": scope,
+        }
+        for name, scope, detail in chosen
+    ]
 
 
 def short_eid(eid: str) -> str:
@@ -167,23 +217,13 @@ class DemoBackend:
         """``GET /demo/api/hem``: who the HEM is, how many authenticators it has, the actions."""
         requester = self.requester()
         info, kid = self._identity(requester)
-        actions = [("manager", "Log in to the Manager", "system:config")]
-        if kid is not None:
-            actions.append(("pgp", f"Use key {PGP_LABEL}", f"keymgmt:use:{kid}"))
-        actions += [
-            ("disk", "Unlock drive 0 with write access", "storage:disk0:rw"),
-            ("list", "List keys", "keymgmt:list"),
-        ]
         return {
             **info.to_json(),
             "eid_short": short_eid(info.eid),
             "paired": requester.paired_count(),
             "hem_url": requester.hem_url,
             "broker_url": requester.broker.origin,
-            "actions": [
-                {"id": a, "label": label, "scope": scope, "title": describe(scope).title}
-                for a, label, scope in actions
-            ],
+            "actions": actions(kid),
         }
 
     # ------------------------------------------------------------------ pairing
@@ -193,13 +233,15 @@ class DemoBackend:
         session = self.requester().start_pairing()
         with self._lock:
             key = self._pairings.add(session)
+        png, modules = qr_png_data_url(session.qr_text)
         return {
             "id": key,
             "state": session.state,
             "qr_text": session.qr_text,
             "pair_link": session.pair_link,
             "link": session.qr.link,
-            "qr_png": qr_png_data_url(session.qr_text),
+            "qr_png": png,
+            "qr_modules": modules,
         }
 
     def pairing(self, key: str) -> dict[str, Any]:
