@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Literal
 
 from authenticator.net.tls import CertificateInfo
 from authenticator.protocol.access import IpInfo
-from authenticator.protocol.outside import Origin, Outside
+from authenticator.protocol.outside import LIMITS, Origin, Outside, clean
 from authenticator.protocol.pairing import PairingRequest, QrPayload
 from authenticator.protocol.periods import Period
 from authenticator.protocol.scopes import ScopeInfo, grant_text
@@ -111,6 +111,10 @@ class Program:
         }
 
 
+def _shown(text: str | None, origin: Origin, limit: int = LIMITS.path) -> Outside:
+    return clean(text, origin, limit=limit)
+
+
 _ASKER: dict[str, str] = {
     "broker": "Someone",
     "local": "A program on this computer",
@@ -183,22 +187,26 @@ class AccessRequest:
         """What outsiders say about the request, each with whose claim it is: rows such as
         ``("Location — reported by the broker", Outside("Warsaw, PL · 203.0.113.7", …))``.
         Empty claims are left out."""
-        rows: list[tuple[str, Outside]] = []
+        rows: list[tuple[str, Outside | None]] = []
         if self.source == "broker":
-            rows.append(("Location", self.location.claim()))
+            where = self.location.describe()
+            rows.append(("Location", _shown(where, Origin.BROKER, LIMITS.location + LIMITS.ip)))
         if self.program is not None:
-            rows.append(("Program", Outside(self.program.describe(), Origin.PROGRAM)))
-            if self.program.path:
-                rows.append(("Path", Outside(self.program.path, Origin.PROGRAM)))
+            rows.append(
+                ("Program", _shown(self.program.describe(), Origin.PROGRAM, LIMITS.program))
+            )
+            rows.append(("Path", _shown(self.program.path, Origin.PROGRAM, LIMITS.path)))
         if self.reason:
             origin = Origin.PROGRAM if self.source == "local" else Origin.REQUESTER
-            rows.append(("Reason", Outside(self.reason, origin)))
-        if self.note is not None:
-            rows.append(("Their note", self.note))
-        if self.key_name is not None:
-            rows.append(("Key name", self.key_name))
+            rows.append(("Reason", _shown(self.reason, origin, LIMITS.reason)))
+        rows.append(("Their note", self.note))
+        rows.append(("Key name", self.key_name))
         rows.extend(self.info.stated)
-        return tuple((value.row(name), value) for name, value in rows if value)
+        # Cleaned where they came in; cleaning again (idempotent) keeps this true for requests
+        # built any other way.
+        return tuple(
+            (value.row(name), _shown(value.text, value.origin)) for name, value in rows if value
+        )
 
     def grant_text(self, period: Period, write: bool) -> str:
         return grant_text(self.info, period, write=write)

@@ -156,7 +156,7 @@ def test_the_body_says_what_approve_grants_and_until_when() -> None:
         "write access.",
         "Approve: allow read-only for 15 min.",  # never write access from a bubble
         f"Expires at {expires}.",
-        "From — reported by the broker: Warsaw, PL · 203.0.113.7",
+        "Location — reported by the broker: Warsaw, PL · 203.0.113.7",
     ]
 
 
@@ -200,7 +200,13 @@ def test_the_action_is_the_first_line_whatever_outsiders_write(hostile: str) -> 
             lines = notification_body(req, markup=markup).split("\n")
             assert lines[0] == action
             claims = lines[3:]
-            labels = ("From — reported", "Program — claimed", "Reason — claimed", "Their note")
+            labels = (
+                "Location — reported",
+                "Program — claimed",
+                "Path — claimed",
+                "Reason — ",
+                "Their note",
+            )
             assert claims
             assert all(line.startswith(labels) for line in claims)  # no line of their own
             assert all(len(line) < 400 for line in claims)

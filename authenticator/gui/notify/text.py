@@ -4,7 +4,7 @@ A bubble is read in a glance, and a server may cut it after a few lines. So the 
 always the verified action, built from the scope alone ("Someone wants to delete a key from
 my-hem."); then what Approve grants and until when; and only after that the outsiders' words,
 one line each, cleaned (no newline can push the action down, no control or bidi character can
-reorder it) and labelled with whose claim they are ("From — reported by the broker: …").
+reorder it) and labelled with whose claim they are ("Location — reported by the broker: …").
 
 Servers that announce ``body-markup`` read the body as a small XML-like markup, so
 :func:`escape_markup` escapes ``&``, ``<``, ``>`` and both quotes. Qt's tray balloon goes either
@@ -20,14 +20,8 @@ from authenticator.protocol.outside import LIMITS, Origin, clean
 
 __all__ = ["action_line", "claim_lines", "escape_markup", "hem_name", "neutral"]
 
-_WHO = {"broker": "Someone", "local": "A program on this computer", "link": "A pasted request"}
 _MARKUP = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;"}
 _LOOKALIKE = {"&": "＆", "<": "‹", ">": "›", '"': "”", "'": "’"}
-
-
-def _text(value: object) -> str:
-    """The text of a model field, a plain ``str`` or cleaned outside text (``.text``)."""
-    return str(getattr(value, "text", value) or "")
 
 
 def hem_name(request: AccessRequest) -> str:
@@ -37,29 +31,16 @@ def hem_name(request: AccessRequest) -> str:
 
 def action_line(request: AccessRequest) -> str:
     """``Someone wants to list the keys on my-hem.`` — from the verified scope and the source."""
-    return request.info.text(hem=hem_name(request), who=_WHO.get(request.source, "Someone"))
+    return request.info.text(hem=hem_name(request), who=request.asker)
 
 
 def claim_lines(request: AccessRequest) -> list[str]:
-    """Who asks and what the request states, one labelled, cleaned line each."""
-    rows: list[tuple[str, Origin, object, int]] = []
-    if request.program is not None:
-        rows.append(("Program", Origin.PROGRAM, request.program.describe(), LIMITS.program))
-    elif request.source == "broker":
-        where = request.location.describe()
-        if where:
-            rows.append(("From", Origin.BROKER, where, LIMITS.location))
-    if request.reason:
-        if request.program is not None:
-            rows.append(("Reason", Origin.PROGRAM, request.reason, LIMITS.reason))
-        else:
-            rows.append(("Their note", Origin.REQUESTER, request.reason, LIMITS.note))
-    lines = []
-    for name, origin, value, limit in rows:
-        shown = clean(_text(value), origin, limit=limit)
-        if shown:
-            lines.append(f"{shown.row(name)}: {shown.text}")
-    lines += [f"{value.row(name)}: {value.text}" for name, value in request.info.stated]
+    """The app's own warnings first, then what outsiders say (``request.claims()``), one
+    labelled line each."""
+    lines = [f"Warning: {warning}" for warning in request.warnings]
+    lines += [f"{row}: {value.text}" for row, value in request.claims()]
+    if request.program is not None and request.program.remote:
+        lines.append("Warning: the program was started from a remote (SSH) session")
     return lines
 
 
