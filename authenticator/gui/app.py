@@ -44,14 +44,23 @@ from authenticator.gui.icons import app_icon
 from authenticator.gui.tasks import TaskRunner
 from authenticator.gui.widgets.plain import plain_box
 from authenticator.resources import data_dir
+from authenticator.store.atomic import write_private_atomic
 from authenticator.store.paths import AppPaths
 
-__all__ = ["DEMO_PASSPHRASE", "demo_paths", "forward_to_running", "make_application", "run"]
+__all__ = [
+    "DEMO_PASSPHRASE",
+    "demo_paths",
+    "demo_running_message",
+    "forward_to_running",
+    "make_application",
+    "run",
+]
 
 log = logging.getLogger(__name__)
 
 DEMO_PASSPHRASE = "demo"  # noqa: S105 - the demo store's documented passphrase
 DEMO_MARKER = ".encedo-demo-home"
+DEMO_PAGE_FILE = "demo-page.url"
 QUIT_AFTER_ENV = "AUTHENTICATOR_GUI_QUIT_AFTER"
 SELFTEST_ENV = "AUTHENTICATOR_GUI_SELFTEST"
 
@@ -126,6 +135,26 @@ def forward_to_running(paths: AppPaths, links: list[str]) -> bool:
     return True
 
 
+def _remember_demo_page(paths: AppPaths, url: str) -> None:
+    """Write the demo page's address into the demo home, for a second ``--demo`` to print."""
+    try:
+        write_private_atomic(paths.data_dir / DEMO_PAGE_FILE, (url + "\n").encode("utf-8"))
+    except (OSError, AuthenticatorError) as exc:
+        log.info("could not note the demo page's address: %s", exc)
+
+
+def demo_running_message(paths: AppPaths) -> str:
+    """What a second ``authenticator --demo`` says: the demo runs (its window was brought up
+    by the agent's ``open``), and where its page is."""
+    try:
+        url = (paths.data_dir / DEMO_PAGE_FILE).read_text(encoding="utf-8").strip()
+    except OSError:
+        url = ""
+    if not url.startswith(("http://", "https://")) or not url.isprintable() or len(url) > 200:
+        return "The demo is already running; its window was brought to the front."
+    return f"The demo is already running; its window was brought to the front. Its page: {url}"
+
+
 def _setup_logging(paths: AppPaths) -> None:
     try:
         from authenticator.core.logs import setup_logging
@@ -174,6 +203,8 @@ def run(args: argparse.Namespace, *, demo_starter: DemoStarter | None = None) ->
             paths = demo_paths(paths)
         if forward_to_running(paths, links):
             log.info("another app serves this home; forwarded %d argument(s)", len(links))
+            if demo_mode:
+                print(demo_running_message(paths), flush=True)
             return 0
         if demo_mode:
             if demo_starter is None:
@@ -201,6 +232,7 @@ def run(args: argparse.Namespace, *, demo_starter: DemoStarter | None = None) ->
         try:
             demo = demo_starter()
             core.update_settings(default_broker_url=demo.broker_url.rstrip("/"))
+            _remember_demo_page(paths, demo.demo_url)
         except AuthenticatorError as exc:
             core.close()
             return _fatal(app, f"The demo could not start: {exc}")

@@ -116,6 +116,9 @@ class AppController(QObject):
         self.tray.lockRequested.connect(lambda: self.lock("Locked from the tray."))
         self.tray.settingsRequested.connect(lambda: self.show_window("settings"))
         self.tray.quitRequested.connect(self.quit)
+        self.tray.demoPageRequested.connect(self.open_demo_page)
+        self.tray.actions["demo"].setVisible(ctx.demo is not None)
+        self.window.welcome.demoPageRequested.connect(self.open_demo_page)
         self.window.pairRequested.connect(self.pair)
         self.window.demoRequested.connect(self.try_demo)
         self.window.closedToTray.connect(self._closed_to_tray)
@@ -167,6 +170,11 @@ class AppController(QObject):
         if show:
             self.window.bring_up()
         if self.ctx.demo is not None and self._open_browser:
+            self.open_demo_page()
+
+    def open_demo_page(self) -> None:
+        """The running demo's page in the browser (tray menu, welcome screen, demo start)."""
+        if self.ctx.demo is not None:
             QDesktopServices.openUrl(QUrl(self.ctx.demo.demo_url))
 
     def _keychain_known(self, available: object) -> None:

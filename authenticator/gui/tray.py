@@ -26,6 +26,7 @@ class Tray(QObject):
     lockRequested = Signal()  # noqa: N815 - Qt signal naming
     settingsRequested = Signal()  # noqa: N815 - Qt signal naming
     quitRequested = Signal()  # noqa: N815 - Qt signal naming
+    demoPageRequested = Signal()  # noqa: N815 - Qt signal naming
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -36,6 +37,7 @@ class Tray(QObject):
         self.actions: dict[str, QAction] = {}
         for key, text, signal in (
             ("open", self.tr("&Open"), self.openRequested),
+            ("demo", self.tr("Open the &demo page"), self.demoPageRequested),
             ("check", self.tr("&Check now"), self.checkNowRequested),
             ("pair", self.tr("&Pair a HEM…"), self.pairRequested),
             ("lock", self.tr("&Lock"), self.lockRequested),
@@ -47,6 +49,7 @@ class Tray(QObject):
             action = self.menu.addAction(text)
             action.triggered.connect(signal)
             self.actions[key] = action
+        self.actions["demo"].setVisible(False)  # shown in demo mode only (the controller)
         self.icon.setContextMenu(self.menu)
         self.icon.activated.connect(self._activated)
         self.update(state="normal", count=0)

@@ -39,9 +39,10 @@ def test_tray_menu_actions(
     qtbot: QtBot, controller: AppController, core: Core, requester: Requester
 ) -> None:
     tray, window = controller.tray, controller.window
-    assert [a.text() for a in tray.menu.actions() if a.text()] == [
+    assert [a.text() for a in tray.menu.actions() if a.text() and a.isVisible()] == [
         "&Open", "&Check now", "&Pair a HEM…", "&Lock", "&Settings…", "&Quit",
     ]  # fmt: skip
+    assert not tray.actions["demo"].isVisible()  # "Open the demo page": in demo mode only
     window.hide()
     tray.actions["open"].trigger()
     assert window.isVisible()

@@ -1,4 +1,9 @@
-"""First run: no HEM yet. Pair one, or try the whole story with the built-in demo."""
+"""First run: no HEM yet. Pair one, or try the whole story with the built-in demo.
+
+In demo mode the screen says the three steps of a first pairing and offers "Open the demo page"
+(the page may not have opened by itself, or its tab was closed): the controller opens the
+running demo's address in the browser.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ __all__ = ["WelcomeView"]
 class WelcomeView(QWidget):
     pairRequested = Signal()  # noqa: N815 - Qt signal naming
     demoRequested = Signal()  # noqa: N815 - Qt signal naming
+    demoPageRequested = Signal()  # noqa: N815 - Qt signal naming
 
     def __init__(self, *, demo_mode: bool = False, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -32,8 +38,7 @@ class WelcomeView(QWidget):
         if demo_mode:
             text = self.tr(
                 "This is the demo: a built-in HEM and broker run inside the app, and the demo "
-                "page opened in your browser plays the Encedo Manager. Pair with the QR code the "
-                "page shows, then send requests from the page and answer them here."
+                "page in your browser plays the Encedo Manager."
             )
         else:
             text = self.tr(
@@ -45,6 +50,19 @@ class WelcomeView(QWidget):
         body.setWordWrap(True)
         body.setAlignment(Qt.AlignmentFlag.AlignHCenter)
         layout.addWidget(body)
+        self.steps: PlainLabel | None = None
+        if demo_mode:
+            self.steps = PlainLabel(
+                self.tr(
+                    "1. On the demo page, click “Pair an authenticator”: it shows a QR code.\n"
+                    "2. Here, click “Pair a HEM…”, then “Read from the screen”.\n"
+                    "3. Ask for access on the page, and answer the request here."
+                ),
+                card,
+            )
+            self.steps.setWordWrap(True)
+            self.steps.setAccessibleName(self.tr("First steps"))
+            layout.addWidget(self.steps)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
         self.pair_button = QPushButton(self.tr("&Pair a HEM…"), card)
@@ -52,6 +70,14 @@ class WelcomeView(QWidget):
         self.pair_button.setAccessibleName(self.tr("Pair a HEM"))
         self.pair_button.clicked.connect(self.pairRequested)
         buttons.addWidget(self.pair_button)
+        self.demo_page_button = QPushButton(self.tr("&Open the demo page"), card)
+        self.demo_page_button.setAccessibleName(self.tr("Open the demo page"))
+        self.demo_page_button.setToolTip(
+            self.tr("Opens the demo's Encedo Manager page in your browser.")
+        )
+        self.demo_page_button.clicked.connect(self.demoPageRequested)
+        self.demo_page_button.setVisible(demo_mode)
+        buttons.addWidget(self.demo_page_button)
         self.demo_button = QPushButton(self.tr("Try the &demo"), card)
         self.demo_button.setAccessibleName(self.tr("Try the demo"))
         self.demo_button.setToolTip(
@@ -64,6 +90,6 @@ class WelcomeView(QWidget):
         self.demo_button.setVisible(not demo_mode)
         buttons.addWidget(self.demo_button)
         buttons.addStretch(1)
-        for button in (self.pair_button, self.demo_button):
+        for button in (self.pair_button, self.demo_page_button, self.demo_button):
             button.setAutoDefault(False)
         layout.addLayout(buttons)
