@@ -27,17 +27,23 @@ VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PY = BIN / ("python.exe" if os.name == "nt" else "python")
 
-# Qt's xcb platform plugin needs these at run time (offscreen tests need none of them).
+# Qt's xcb and wayland platform plugins need these at run time (offscreen tests need none of
+# them); libxss1 gives the X11 desktop's idle time (gui/idle.py, MIT-SCREEN-SAVER).
 APT_RUN = [
     "libegl1", "libgl1", "libfontconfig1", "libglib2.0-0", "libdbus-1-3", "libx11-xcb1",
     "libxkbcommon-x11-0", "libxcb-cursor0", "libxcb-icccm4", "libxcb-image0", "libxcb-keysyms1",
     "libxcb-randr0", "libxcb-render-util0", "libxcb-shape0", "libxcb-xkb1", "libxkbcommon0",
+    "libwayland-client0", "libwayland-cursor0", "libwayland-egl1", "libxss1",
     "fonts-dejavu-core",
 ]  # fmt: skip
-# The real desktop parts, the browser test of the demo page, and the desktop-file validators.
+# The real desktop parts (an X11 session, and a headless Wayland one: sway with swaybar's tray,
+# mako, the desktop portal with its wlr and gtk backends, PipeWire for the wlr backend, grim to
+# look at the screen), the browser test of the demo page, and the desktop-file validators.
 APT_TEST = [
     *APT_RUN,
     "xvfb", "x11-utils", "dbus", "dbus-x11", "dunst", "trayer", "gnome-keyring", "libsecret-tools",
+    "sway", "mako-notifier", "grim", "xdg-desktop-portal", "xdg-desktop-portal-wlr",
+    "xdg-desktop-portal-gtk", "pipewire",
     "imagemagick", "xdotool", "chromium", "appstream", "desktop-file-utils", "util-linux",
     "binutils",
     "libnss3", "libatk-bridge2.0-0", "libgbm1",
