@@ -24,8 +24,16 @@ REQUIRED_FINISH_ARGS = {
     "--talk-name=org.freedesktop.Notifications",
     "--talk-name=org.kde.StatusNotifierWatcher",
     "--talk-name=org.freedesktop.secrets",
+    # lock signals and the desktop's idle time (gui/sessionlock.py, gui/idle.py)
+    "--talk-name=org.freedesktop.ScreenSaver",
+    "--talk-name=org.gnome.ScreenSaver",
+    "--talk-name=org.gnome.Mutter.IdleMonitor",
+    "--system-talk-name=org.freedesktop.login1",
     "--filesystem=xdg-run/encedo-authenticator:create",
 }
+# The desktop portal (Screenshot for the QR code on Wayland and in the sandbox, Background for
+# start at login) needs no hole: org.freedesktop.portal.* is always reachable from a Flatpak.
+PORTAL_TALK = re.compile(r"^--talk-name=org\.freedesktop\.portal\.")
 # Holes this app must never punch: whole-home or host file access, the whole session bus, X11
 # even on Wayland, the Flatpak portal that can spawn host commands.
 FORBIDDEN = re.compile(
@@ -57,6 +65,7 @@ def test_finish_args_are_exactly_what_the_app_needs() -> None:
     assert isinstance(args, list)
     assert set(args) >= REQUIRED_FINISH_ARGS
     assert [arg for arg in args if FORBIDDEN.match(arg)] == []
+    assert [arg for arg in args if PORTAL_TALK.match(arg)] == []  # already allowed: no hole
     assert len(args) == len(set(args))
 
 
