@@ -20,9 +20,10 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from authenticator import __version__
+from authenticator.core.agent.identity import program_of
 from authenticator.core.agent.protocol import (
     MAX_LINE,
     TokenRequest,
@@ -31,15 +32,16 @@ from authenticator.core.agent.protocol import (
     refusal,
 )
 from authenticator.core.agent.ratelimit import RateLimiter
-from authenticator.core.journal_kinds import Kind
-from authenticator.core.model import Outcome, Program
-from authenticator.core.peer import ProcessInfo, peer_of
-from authenticator.errors import AuthenticatorError, DecodeError, StateError
+from authenticator.core.inbox import Entry
+from authenticator.core.journal_kinds import JournalRecord, RequestEnded, TokenIssued
+from authenticator.core.model import Grant, Outcome, Program
+from authenticator.core.peer import PeerIdentity, capture
+from authenticator.core.remember import program_key
+from authenticator.errors import AuthenticatorError, DecodeError, ProgramChangedError, StateError
+from authenticator.protocol.periods import Period
+from authenticator.store.paths import check_runtime_dir
 
-if TYPE_CHECKING:
-    from authenticator.core.app import Core
-
-__all__ = ["AgentServer", "AlreadyRunningError"]
+__all__ = ["AgentHost", "AgentServer", "AlreadyRunningError"]
 
 log = logging.getLogger(__name__)
 
@@ -65,20 +67,53 @@ def _is_listening(path: Path) -> bool:
         probe.close()
 
 
+class AgentHost(Protocol):
+    """What the agent needs from the app that owns it (``Core`` provides it)."""
+
+    @property
+    def locked(self) -> bool: ...
+
+    def pending_count(self) -> int: ...
+
+    def lock(self, reason: str = "") -> None: ...
+
+    def ask_hem(
+        self,
+        scope: str,
+        *,
+        hem: str | None = None,
+        period: Period = Period.MIN15,
+        write: bool = False,
+        program: Program | None = None,
+        reason: str | None = None,
+        quiet: bool = False,
+    ) -> Entry: ...
+
+    def grant(self, entry: Entry, period: Period, write: bool) -> Grant: ...
+
+    def withdraw(self, request_id: str) -> None: ...
+
+    def remembered_allows(
+        self, program: Program, hem: str | None, scope: str, *, period: Period, write: bool
+    ) -> bool: ...
+
+    def record(self, record: JournalRecord) -> None: ...
+
+
 class AgentServer:
     """Serves the agent protocol for ``core`` on ``path`` until :meth:`stop`."""
 
     def __init__(
         self,
-        core: Core,
-        path: Path | None = None,
+        core: AgentHost,
+        path: Path,
         *,
         on_open: Callable[[list[str]], None] | None = None,
         limiter: RateLimiter | None = None,
         read_deadline: float = READ_DEADLINE,
     ) -> None:
         self._core = core
-        self.path = path or core.paths.agent_socket
+        self.path = path
         self._on_open = on_open
         self._limiter = limiter or RateLimiter()
         self._read_deadline = read_deadline
@@ -91,8 +126,7 @@ class AgentServer:
 
     def start(self) -> None:
         """Bind and listen; ``AlreadyRunningError`` if another app serves this home."""
-        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        os.chmod(self.path.parent, 0o700)
+        check_runtime_dir(self.path.parent, create=True)  # ours, 0700, or UnsafeFolderError
         if self.path.exists() or self.path.is_symlink():
             if _is_listening(self.path):
                 raise AlreadyRunningError()
@@ -152,12 +186,15 @@ class AgentServer:
             ).start()
 
     def _serve(self, conn: socket.socket) -> None:
+        peer: PeerIdentity | None = None
         try:
             with conn:
-                peer = peer_of(conn)
+                # Who connected, as it is now: kept (with its pidfd) for the connection's life.
+                peer = capture(conn)
                 if peer is not None and peer.uid is not None and peer.uid != os.getuid():
                     log.warning("agent: refused a connection from uid %s", peer.uid)
                     return
+                log.debug("agent: connection from %r", peer)
                 reply = self._handle(conn, peer)
                 if reply is not None:
                     with contextlib.suppress(OSError):
@@ -165,6 +202,8 @@ class AgentServer:
         except Exception:  # one client's failure never reaches the others
             log.exception("agent client failed")
         finally:
+            if peer is not None:
+                peer.close()
             self._slots.release()
 
     def _read_line(self, conn: socket.socket) -> bytes:
@@ -186,18 +225,25 @@ class AgentServer:
                 raise DecodeError("The request is too long.")
         return bytes(buf.split(b"\n", 1)[0])
 
-    def _handle(self, conn: socket.socket, peer: ProcessInfo | None) -> dict[str, Any] | None:
+    def _handle(self, conn: socket.socket, peer: PeerIdentity | None) -> dict[str, Any] | None:
         try:
             obj = decode_line(self._read_line(conn))
         except DecodeError as exc:
             return {"ok": False, "error": "bad_request", "message": str(exc)}
+        try:  # the process that sent the line must be the one that connected
+            if peer is not None:
+                peer.check()
+        except ProgramChangedError as exc:
+            log.warning("agent: %s", exc)
+            code, message = refusal(exc)
+            return {"ok": False, "error": code, "message": message}
         op = obj.get("op")
         if op == "ping":
             return {
                 "ok": True,
                 "version": __version__,
                 "locked": self._core.locked,
-                "pending": len(self._core.inbox),
+                "pending": self._core.pending_count(),
             }
         if op == "lock":
             self._core.lock("Locked from the command line.")
@@ -222,35 +268,24 @@ class AgentServer:
 
     def _remembered(self, program: Program, request: TokenRequest) -> bool:
         """Whether the person said not to ask again for this program and scope (opt-in)."""
-        core = self._core
-        if not core.settings.agent_remember_program or program.uid is None:
-            return False
-        try:
-            hem = core.pairing(request.hem).name
-        except AuthenticatorError:
-            return False
-        now = core.clock.now()
-        until = now + int(request.period)
-        return core.remembered.allows(
-            program, hem, request.scope, until=until, write=request.write, now=now
+        return self._core.remembered_allows(
+            program, request.hem, request.scope, period=request.period, write=request.write
         )
 
-    def _program(self, peer: ProcessInfo | None) -> Program:
-        if peer is None:
-            return Program(name="a local program")
-        return Program(name=peer.name, pid=peer.pid, path=peer.path, uid=peer.uid, user=peer.user)
+    def _program(self, peer: PeerIdentity | None) -> Program:
+        """Names cleaned for display; the raw identity rides along for keys and re-checks."""
+        return program_of(peer)
 
     def _token(
-        self, conn: socket.socket, obj: dict[str, Any], peer: ProcessInfo | None
+        self, conn: socket.socket, obj: dict[str, Any], peer: PeerIdentity | None
     ) -> dict[str, Any] | None:
         try:
             request = TokenRequest.from_json(obj)
         except DecodeError as exc:
             return {"ok": False, "error": "bad_request", "message": str(exc)}
         program = self._program(peer)
-        key = f"{program.uid}|{program.path or program.name}"
         try:
-            with self._limiter.slot(key):
+            with self._limiter.slot(program_key(program), program.uid):
                 auto = self._remembered(program, request)
                 entry = self._core.ask_hem(
                     request.scope,
@@ -262,30 +297,52 @@ class AgentServer:
                     quiet=auto,
                 )
                 if auto:
-                    self._core.requests.grant(entry, request.period, request.write)
+                    self._core.grant(entry, request.period, request.write)
                 decision = entry.decision
                 while not decision.wait(0.25):
                     if _gone(conn):
-                        self._core.requests.withdraw(entry.request.id)
+                        self._core.withdraw(entry.request.id)
                         return None
-                    self._core.requests.expire_due()
+                    if peer is not None and not peer.still_same():  # the prompt goes away
+                        self._core.withdraw(entry.request.id)
+                        program.check_unchanged()
         except AuthenticatorError as exc:
             code, message = refusal(exc)
             return {"ok": False, "error": code, "message": message}
         outcome, grant = decision.outcome, decision.grant
         if outcome is Outcome.APPROVED and grant is not None and grant.token is not None:
+            try:  # the token goes only to the process that asked, unchanged
+                program.check_unchanged()
+            except ProgramChangedError as exc:
+                log.warning("agent: token withheld: %s", exc)
+                self._core.record(
+                    RequestEnded(
+                        entry.request,
+                        Outcome.FAILED,
+                        f"The token for {grant.scope} was not handed out: "
+                        f"{program.describe()} changed after it connected.",
+                        {"reason": "program_changed", "program": program.name, "pid": program.pid},
+                    )
+                )
+                code, message = refusal(exc)
+                return {"ok": False, "error": code, "message": message}
             how = " without asking (remembered)" if auto else ""
             self._core.record(
-                Kind.TOKEN_ISSUED,
-                hem=entry.request.hem,
-                outcome="issued",
-                text=f"A token for {grant.scope} was handed to {program.describe()}{how}.",
-                remembered=auto,
-                program=program.name,
-                path=program.path,
-                pid=program.pid,
-                scope=grant.scope,
-                until=grant.exp,
+                TokenIssued(
+                    entry.request.hem,
+                    f"A token for {grant.scope} was handed to {program.describe()}{how}.",
+                    {
+                        "remembered": auto,
+                        "program": program.name,
+                        "path": program.path,
+                        "script": program.script,
+                        "chain": program.chain_text(),
+                        "remote": program.remote,
+                        "pid": program.pid,
+                        "scope": grant.scope,
+                        "until": grant.exp,
+                    },
+                )
             )
             return {
                 "ok": True,
