@@ -9,8 +9,8 @@ the clean cases; :func:`decode_image` then retries, cheapest first, until one re
 2. the picture with a light border added (a tight selection has lost its quiet zone);
 3. each *square region* that looks like a code (full of edges, half-dark, about square: found
    on a coarse grid of the picture, largest first), cut out with a margin and a border, then
-   upscaled (nearest neighbour ×2, ×3), binarised (Otsu's threshold), sharpened (a blurred
-   code) and inverted;
+   upscaled (nearest neighbour ×2, ×3), binarised (Otsu's threshold), redrawn on an even grid
+   (a code scaled by a fraction), sharpened (a blurred code) and inverted;
 4. the whole picture upscaled (×2, while it stays under :data:`MAX_WORK_PIXELS`), binarised
    (Otsu's and fixed thresholds), sharpened and inverted.
 
@@ -49,9 +49,11 @@ CELL = 8
 """Side of a grid cell, in pixels, when looking for square regions."""
 MAX_UPSCALED_SIDE = 1400
 """A region is upscaled only while its longer side stays below this."""
-MIN_GRADIENT = 6
+MIN_GRADIENT = 3
 """A cell's mean gradient (0–510) from which it may be part of a code."""
 MAX_REGIONS = 3
+QR_SIDES = tuple(range(21, 178, 4))
+"""The side of a QR code in modules, versions 1 to 40."""
 FIXED_THRESHOLDS = (96, 160)
 NOT_FOUND = "No QR code was found in the picture; try a sharper or larger one."
 
@@ -264,6 +266,44 @@ def _cut(image: Image.Image, region: Region) -> Image.Image:
     return image.crop(box)
 
 
+def _code_box(image: Image.Image, region: Region) -> Region | None:
+    """The dark code inside ``region`` (give or take a cell): the box of its dark pixels after
+    Otsu's threshold, when that box is about square."""
+    near = image.crop(
+        (
+            max(0, region.left - CELL),
+            max(0, region.top - CELL),
+            min(image.width, region.right + CELL),
+            min(image.height, region.bottom + CELL),
+        )
+    )
+    box = ImageOps.invert(_binarise(near, otsu_threshold(near))).getbbox()
+    if box is None:
+        return None
+    left, top = max(0, region.left - CELL) + box[0], max(0, region.top - CELL) + box[1]
+    code = Region(left, top, left + box[2] - box[0], top + box[3] - box[1])
+    if min(code.width, code.height) < QR_SIDES[0] or 10 * abs(code.width - code.height) > max(
+        code.width, code.height
+    ):
+        return None
+    return code
+
+
+def _regridded(image: Image.Image, code: Region) -> Iterator[Image.Image]:
+    """The code redrawn on an even grid: for every QR size (21, 25 … 177 modules) whose module
+    would be 1.2 to 12 pixels wide here, the code box averaged down to one pixel per module,
+    thresholded, framed by a quiet zone and scaled up 4×. A code a browser scaled by a fraction
+    has modules of uneven widths (2 and 3 pixels, say) that zxing-cpp may not follow; on the
+    right grid they are even again."""
+    part = image.crop(code.box)
+    side = max(code.width, code.height)
+    for modules in QR_SIDES:
+        if not 1.2 <= side / modules <= 12:
+            continue
+        small = part.resize((modules, modules), Image.Resampling.BOX)
+        yield _upscale(_border(_binarise(small, otsu_threshold(small)), 4), 4)
+
+
 # ---------------------------------------------------------------- the retries
 
 
@@ -273,8 +313,9 @@ def _sharpened(image: Image.Image) -> Image.Image:
     return _binarise(sharp, otsu_threshold(sharp))
 
 
-def _region_variants(cut: Image.Image) -> Iterator[Image.Image]:
+def _region_variants(image: Image.Image, region: Region) -> Iterator[Image.Image]:
     """Retries of a region cut out of the picture (small: every retry is cheap)."""
+    cut = _cut(image, region)
     framed = _border(cut)
     yield framed
     yield _border(ImageOps.invert(cut))
@@ -285,6 +326,9 @@ def _region_variants(cut: Image.Image) -> Iterator[Image.Image]:
     yield binary
     if _small(binary, 2):
         yield _upscale(binary, 2)
+    code = _code_box(image, region)
+    if code is not None:
+        yield from _regridded(image, code)
     yield _border(_sharpened(cut))
     inverted = _border(ImageOps.invert(cut))
     if _small(inverted, 2):
@@ -314,7 +358,7 @@ def attempts(image: Image.Image) -> Iterator[Image.Image]:
     yield image
     yield _border(image)
     for region in square_regions(image):
-        yield from _region_variants(_cut(image, region))
+        yield from _region_variants(image, region)
     yield from _whole_variants(image)
 
 

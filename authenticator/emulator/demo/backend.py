@@ -17,6 +17,7 @@ import time
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
 import qrcode
@@ -36,6 +37,7 @@ __all__ = [
     "DemoBackend",
     "EmulatorLike",
     "actions",
+    "clock_text",
     "qr_png_data_url",
     "short_eid",
 ]
@@ -112,6 +114,13 @@ def actions(kid: str | None) -> list[dict[str, str]]:
         }
         for name, scope, detail in chosen
     ]
+
+
+def clock_text(unix: int) -> str:
+    """``14:05 (UTC+01:00)``: a time of day on this computer's clock, with its offset."""
+    when = datetime.fromtimestamp(unix).astimezone()
+    offset = when.strftime("%z") or "+0000"
+    return f"{when:%H:%M} (UTC{offset[:3]}:{offset[3:5]})"
 
 
 def short_eid(eid: str) -> str:
@@ -264,7 +273,8 @@ class DemoBackend:
             raise DecodeError("Give the scope to ask for (1 to 1023 characters).")
         if not scope.isprintable():
             raise DecodeError("The scope must be printable text.")
-        session = self.requester().request_access(scope, wait=self._wait, note="Demo Manager page")
+        note = f"Demo Manager page; it stops waiting at {clock_text(self._now() + self._wait)}"
+        session = self.requester().request_access(scope, wait=self._wait, note=note)
         with self._lock:
             key = self._requests.add(session)
         return self._access(key, session)
