@@ -57,7 +57,7 @@ QR_SIDES = tuple(range(21, 178, 4))
 FIXED_THRESHOLDS = (96, 160)
 NOT_FOUND = "No QR code was found in the picture; try a sharper or larger one."
 
-_read_options: dict[str, Any] | None = None
+_can_turn_off_invert: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,21 +87,21 @@ class Region:
 
 def _options() -> dict[str, Any]:
     """zxing-cpp's options: QR codes only; no automatic inversion where the version lets us
-    turn it off (we invert on purpose, late, so a plain failure stays cheap)."""
-    global _read_options  # noqa: PLW0603 - one probe of the installed zxing-cpp per process
-    if _read_options is None:
-        import zxingcpp
+    turn it off (we invert on purpose, late, so a plain failure stays cheap). Made per call: a
+    zxing-cpp object kept in a global outlives its module and nanobind reports it as leaked."""
+    global _can_turn_off_invert  # noqa: PLW0603 - one probe of the installed zxing-cpp
+    import zxingcpp
 
-        options: dict[str, Any] = {
-            "formats": zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode),
-            "try_invert": False,
-        }
+    options: dict[str, Any] = {"formats": zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)}
+    if _can_turn_off_invert is None:
         try:
-            zxingcpp.read_barcodes(Image.new("L", (8, 8), 255), **options)
+            zxingcpp.read_barcodes(Image.new("L", (8, 8), 255), try_invert=False, **options)
+            _can_turn_off_invert = True
         except TypeError:  # zxing-cpp older than 2.3: always tries inverted codes itself
-            del options["try_invert"]
-        _read_options = options
-    return _read_options
+            _can_turn_off_invert = False
+    if _can_turn_off_invert:
+        options["try_invert"] = False
+    return options
 
 
 def _read(image: Image.Image) -> str | None:

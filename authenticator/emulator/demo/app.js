@@ -48,6 +48,10 @@
     setTimeout(() => { button.textContent = label; }, 1500);
   }
 
+  function clock(unix) {
+    return new Date(unix * 1000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  }
+
   function localTime(unix) {
     if (typeof unix !== "number") return "—";
     return new Date(unix * 1000).toLocaleString();
@@ -250,7 +254,8 @@
 
   function statusText(answer) {
     switch (answer.state) {
-      case "pending": return "Waiting for approval… " + answer.remaining + " s";
+      case "pending": return "Waiting for approval… " + answer.remaining + " s (this page stops "
+        + "waiting at " + clock(Date.now() / 1000 + answer.remaining) + ")";
       case "approved": return "Approved ✓ — the HEM issued this token:";
       case "denied": return "Denied by the authenticator.";
       case "expired": return "Expired — nobody answered in time.";
