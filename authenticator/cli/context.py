@@ -12,6 +12,7 @@ import os
 
 from authenticator.cli.prompt import ask_passphrase, has_terminal, say
 from authenticator.core.app import Core
+from authenticator.core.hardening import protect_process
 from authenticator.errors import LockedError
 from authenticator.store.paths import AppPaths
 
@@ -39,6 +40,7 @@ def _passphrase(prompt: str, *, confirm: bool = False) -> str:
 def open_core(home: str | None) -> Core:
     """A core with its store open (created first in a fresh home) and its expiry clock running,
     as in the app; the caller closes it (``core.close()`` stops what it started)."""
+    protect_process()  # this process is about to hold the vault's keys: no core dumps
     core = make_core(home)
     core.start(agent=False, poller=False)
     try:

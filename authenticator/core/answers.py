@@ -25,6 +25,7 @@ from authenticator.errors import (
     NetError,
     NoSuchHemError,
     NotFound,
+    ProgramChangedError,
     ServerError,
     StateError,
     Unavailable,
@@ -122,6 +123,13 @@ class Answers:
         if self._s.locked:
             raise LockedError()
         entry = self._inbox.claim(request_id)
+        program = entry.request.program
+        if program is not None:
+            try:  # approve only the process that asked, as it asked
+                program.check_unchanged()
+            except ProgramChangedError as exc:
+                self.finish(entry, Outcome.WITHDRAWN, str(exc))
+                raise
         grant = self.grant(entry, period, write)
         req = entry.request
         if remember and req.program is not None and self._s.settings.agent_remember_program:

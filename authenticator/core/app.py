@@ -342,9 +342,10 @@ class Core:
     def deny(self, request_id: str, *, report: bool = False) -> None:
         self._answers.deny(request_id, report=report)
 
-    def withdraw(self, request_id: str) -> None:
-        """The asker went away (a local program hung up): its request leaves unanswered."""
-        self._answers.withdraw(request_id)
+    def withdraw(self, request_id: str, message: str | None = None) -> None:
+        """The asker went away (a local program hung up, or changed after it connected): its
+        request leaves unanswered, with ``message`` (else the source's own sentence)."""
+        self._answers.withdraw(request_id, message)
 
     def ask_hem(
         self,

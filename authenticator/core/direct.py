@@ -62,6 +62,16 @@ def _clean_reason(reason: str | None) -> str | None:
     return clean(reason, Origin.PROGRAM, limit=LIMITS.reason).text or None
 
 
+def _program_warnings(program: Program | None) -> tuple[str, ...]:
+    """What the app itself saw about the asking program that the owner must not miss."""
+    if program is not None and program.remote:
+        return (
+            "This program was started from a remote (SSH) session, not at this computer's "
+            "keyboard.",
+        )
+    return ()
+
+
 def _clean_note(note: str | None) -> Outside | None:
     """A requester's note in a pasted request, as display text (not verified)."""
     text = clean(note, Origin.REQUESTER, limit=LIMITS.note)
@@ -177,7 +187,7 @@ class DirectPath:
             program=program,
             reason=_clean_reason(reason),
             key_name=key.label,
-            warnings=key.warnings,
+            warnings=(*key.warnings, *_program_warnings(program)),
             default_period=period,
             default_write=write,
         )

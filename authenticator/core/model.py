@@ -196,6 +196,10 @@ class AccessRequest:
                 ("Program", _shown(self.program.describe(), Origin.PROGRAM, LIMITS.program))
             )
             rows.append(("Path", _shown(self.program.path, Origin.PROGRAM, LIMITS.path)))
+            rows.append(("Script", _shown(self.program.script, Origin.PROGRAM, LIMITS.path)))
+            if len(self.program.chain) > 1:
+                chain = self.program.chain_text()
+                rows.append(("Started by", _shown(chain, Origin.PROGRAM, LIMITS.argv)))
         if self.reason:
             origin = Origin.PROGRAM if self.source == "local" else Origin.REQUESTER
             rows.append(("Reason", _shown(self.reason, origin, LIMITS.reason)))

@@ -36,7 +36,7 @@ from authenticator import APP_ID, APP_NAME, __version__
 from authenticator.core.agent.server import AlreadyRunningError
 from authenticator.core.agent_client import AgentClient, AgentNotRunning
 from authenticator.core.app import Core
-from authenticator.errors import AuthenticatorError
+from authenticator.errors import AuthenticatorError, UnsafeFolderError
 from authenticator.gui.bridge import Bridge
 from authenticator.gui.clipboard import ClipboardGuard
 from authenticator.gui.context import AppContext, DemoServer, DemoStarter
@@ -223,6 +223,9 @@ def run(args: argparse.Namespace, *, demo_starter: DemoStarter | None = None) ->
     except AlreadyRunningError:
         core.close()
         return 0 if forward_to_running(paths, links) else _fatal(app, str(AlreadyRunningError()))
+    except UnsafeFolderError as exc:  # another user may stand in for the app: never start
+        core.close()
+        return _fatal(app, str(exc))
     except OSError as exc:
         log.warning("the local agent could not start: %s", exc)
         core.start(agent=False)

@@ -184,9 +184,9 @@ def test_exec_as_the_person_approves_gets_no_token(
     text = journal_text(paired)
     assert "evil-helper" not in text
     assert "token.issued" not in text
-    if isinstance(outcome[0], Grant):  # approved at the HEM: the agent still withheld it
-        assert "was not handed out: asker.py" in text
-        assert "program_changed" in text
+    # The core re-checks the program when the person approves: the HEM is never asked.
+    assert not isinstance(outcome[0], Grant)
+    assert isinstance(outcome[0], AuthenticatorError)
 
 
 def test_exec_before_the_request_is_refused_without_a_prompt(
@@ -372,6 +372,7 @@ def test_a_caller_under_an_ssh_server_is_flagged_remote(
     assert program.identity is not None
     assert program.remote is True
     assert program.identity.remote == "started from an SSH session"
+    assert any("remote (SSH) session" in w for w in person.seen[0].warnings)
 
 
 def test_a_caller_with_an_ssh_environment_is_flagged_remote(

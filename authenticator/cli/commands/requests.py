@@ -24,10 +24,6 @@ def who_rows(req: AccessRequest) -> list[tuple[str, str]]:
     rows = [(row, value.text) for row, value in req.claims()]
     if req.source == "broker" and not any(row.startswith("Location") for row, _ in rows):
         rows.insert(0, ("Location — reported by the broker", "not reported"))
-    if req.program is not None and req.program.chain:
-        rows.append(("Started by — claimed by the program", req.program.chain_text()))
-    if req.program is not None and req.program.remote:
-        rows.append(("Warning", "this program was started from a remote (SSH) session"))
     return rows
 
 

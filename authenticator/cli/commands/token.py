@@ -16,8 +16,8 @@ from authenticator.cli.commands.requests import who_rows
 from authenticator.cli.context import open_core
 from authenticator.cli.output import clock_time, in_words
 from authenticator.cli.prompt import ask_yes_no, has_terminal, say
-from authenticator.core.model import Program
-from authenticator.core.peer import process_info
+from authenticator.core.agent.identity import program_of
+from authenticator.core.peer import identify_pid
 from authenticator.errors import UserCancelled
 from authenticator.protocol.periods import Period
 
@@ -61,8 +61,7 @@ def run(args: argparse.Namespace) -> int:
         )
     core = open_core(args.home)
     try:
-        parent = process_info(os.getppid())
-        program = Program(name=parent.name, pid=parent.pid, path=parent.path, uid=os.getuid())
+        program = program_of(identify_pid(os.getppid()))  # the shell or script that ran us
         entry = core.ask_hem(
             args.scope,
             hem=args.hem,

@@ -91,7 +91,7 @@ class AgentHost(Protocol):
 
     def grant(self, entry: Entry, period: Period, write: bool) -> Grant: ...
 
-    def withdraw(self, request_id: str) -> None: ...
+    def withdraw(self, request_id: str, message: str | None = None) -> None: ...
 
     def remembered_allows(
         self, program: Program, hem: str | None, scope: str, *, period: Period, write: bool
@@ -304,7 +304,11 @@ class AgentServer:
                         self._core.withdraw(entry.request.id)
                         return None
                     if peer is not None and not peer.still_same():  # the prompt goes away
-                        self._core.withdraw(entry.request.id)
+                        self._core.withdraw(
+                            entry.request.id,
+                            f"{program.describe()} changed after it connected; its request "
+                            "was withdrawn.",
+                        )
                         program.check_unchanged()
         except AuthenticatorError as exc:
             code, message = refusal(exc)

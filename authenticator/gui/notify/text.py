@@ -39,8 +39,6 @@ def claim_lines(request: AccessRequest) -> list[str]:
     labelled line each."""
     lines = [f"Warning: {warning}" for warning in request.warnings]
     lines += [f"{row}: {value.text}" for row, value in request.claims()]
-    if request.program is not None and request.program.remote:
-        lines.append("Warning: the program was started from a remote (SSH) session")
     return lines
 
 
