@@ -115,7 +115,9 @@ def test_deny(qtbot: QtBot, window: MainWindow, core: Core, requester: Requester
     assert outcome(qtbot, session).state == "denied"
     qtbot.waitUntil(lambda: window.requests.view.state == "done")
     assert core.journal_entries()[0].kind == "request.denied"
-    assert window.requests.view.banner.text() == "Denied."
+    # the words of the core, the journal and an answer given from a notification
+    assert window.requests.view.banner.text() == core.journal_entries()[0].text
+    assert window.requests.view.banner.text().startswith("Denied: change the settings of ")
 
 
 def test_report_denies_and_mutes(
@@ -281,7 +283,7 @@ def test_local_program_token_is_handed_over(
     assert "backup.sh" in texts
     assert "/usr/local/bin/backup.sh" in texts
     assert "pid 4242" in texts
-    assert "“nightly backup” (not verified)" in texts
+    assert "Reason — claimed by the program nightly backup" in texts
     assert view.period.period() is Period.H8  # the program's asked period is the default
     qtbot.mouseClick(view.approve_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: view.state == "done", timeout=10_000)
@@ -341,6 +343,6 @@ def test_mnemonics_are_unique_while_asking(
             if m:
                 letters.append(m.group(1).lower())
     assert len(letters) == len(set(letters)), letters
-    assert {"a", "d", "n", "w"} <= set(letters)
+    assert {"a", "d", "r", "w"} <= set(letters)
     qtbot.keyClick(window, Qt.Key.Key_D, Qt.KeyboardModifier.AltModifier)  # Alt+D: Deny
     assert outcome(qtbot, session).state == "denied"

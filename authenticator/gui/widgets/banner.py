@@ -2,7 +2,9 @@
 
 Errors are shown where they happened, in one calm sentence (never a dialog for something the
 person can simply retry). The banner is hidden when empty and is announced to screen readers
-through its accessible name.
+through its accessible name. ``alert`` is the loud one: the app's own warning about what the
+person is about to approve (a key the request names differently from the HEM, a program in a
+remote session), drawn bold with a thick edge so it cannot be mistaken for a status line.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
 
 __all__ = ["Banner", "BannerKind"]
 
-BannerKind = Literal["error", "warn", "ok", "info"]
+BannerKind = Literal["error", "warn", "alert", "ok", "info"]
 
 
 class Banner(QLabel):

@@ -1,24 +1,41 @@
 """The approval view: one request, in plain words, and exactly what Approve grants.
 
-What a person needs to decide, top to bottom: the title and the plain sentence (from the scope
-catalogue), which HEM, who asks (where from, which program, or "a pasted request") and their
-own unverified words, the details of the key or drive, the raw scope on demand, and a live
-countdown. Then the answer: the period (the request's default, 15 min for the broker), write
-access only where it applies and off by default, and an Approve button whose text is the grant
-itself ("Allow read-only for 1 h").
+What a person needs to decide, top to bottom: the title and the sentence — both from the
+verified scope alone (``AccessRequest.title`` / ``.text``); the HEM; the app's own facts (a
+local program's pid and user, its parent chain; "a pasted request"); then every claim an
+outsider makes, each in a row that says whose claim it is (``AccessRequest.claims()``:
+"Location — reported by the broker", "Reason — claimed by the program", "Key name — as the
+request states it" …); the scope's verified details (key id, drive); the raw scope on demand,
+and a live countdown. Then the answer: the period (the request's default, 15 min for the
+broker), write access only where it applies and off by default, the app's own warnings in a
+loud banner right above the buttons, and an Allow button whose text is the grant itself
+("Allow read and write for 8 h").
+
+The view never changes request by itself. When the request on screen ends elsewhere (withdrawn,
+expired, answered on another device, answered from a notification) it stays on screen with
+its buttons gone and a line saying how it ended; moving on is the person's own click on "Show
+the next request".
+
+The grant stays readable at every size: the content scrolls vertically (never sideways), and
+below the width the buttons need side by side they stack, full width, one per line; the periods
+go to two rows, and the form puts each row's name above its value.
 
 Safety choices: there is no default button (Enter never approves; nothing is answered by
-default); the answer runs on the ``TaskRunner`` so the window keeps repainting while the HEM or
-the broker is slow; an error is shown in place in one sentence and, when the request is still
-pending, the buttons come back so the person can retry.
+default); Allow is held back for :data:`INPUT_DELAY_MS` (0.6 s) after a request is shown and
+after the window becomes active, so keystrokes or a click meant for another window, typed as
+this one pops up, never approve; the answer runs on the ``TaskRunner`` so the window keeps
+repainting while the HEM or the broker is slow; an error is shown in place in one sentence and,
+when the request is still pending, the buttons come back so the person can retry.
 """
 
 from __future__ import annotations
 
+import itertools
 from typing import Literal
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtWidgets import (
+    QBoxLayout,
     QCheckBox,
     QFormLayout,
     QFrame,
@@ -26,13 +43,15 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QScrollArea,
     QSizePolicy,
+    QSpacerItem,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
-from authenticator.core.model import AccessRequest, Grant
+from authenticator.core.model import AccessRequest, Grant, Outcome
 from authenticator.errors import (
     AlreadyAnsweredError,
     ExpiredError,
@@ -46,20 +65,62 @@ from authenticator.gui.context import AppContext
 from authenticator.gui.qtfix import emit
 from authenticator.gui.widgets.banner import Banner
 from authenticator.gui.widgets.period import PeriodChooser
-from authenticator.gui.widgets.plain import PlainLabel
+from authenticator.gui.widgets.plain import PlainLabel, tooltip
 from authenticator.protocol.periods import Period
 
-__all__ = ["ApprovalView"]
+__all__ = ["ApprovalView", "ended_heading"]
 
 State = Literal["empty", "asking", "busy", "done"]
 _GONE = (Gone, NotFound, ExpiredError, NoSuchRequestError, AlreadyAnsweredError)
 URGENT_S = 60
+MIN_WIDTH = 320
+"""The narrowest the view gets (the requests page's splitter keeps it at least this wide)."""
+WIDE_FORM = 250
+"""A form row keeps its name beside its value while the value gets at least this width."""
+MARGINS_WIDE = (22, 18)
+MARGINS_NARROW = (12, 12)
+NARROW = 480
+
+
+def ended_heading(request: AccessRequest, outcome: Outcome) -> str:
+    """How a request that ended elsewhere ended, in a few words: ``Ended: expired unanswered``."""
+    if outcome == Outcome.WITHDRAWN and request.source == "local":
+        what = "withdrawn by the program"
+    elif outcome == Outcome.WITHDRAWN and request.source == "link":
+        what = "the pasted request was closed"
+    else:
+        what = {
+            Outcome.CANCELLED: "withdrawn by the requester",
+            Outcome.WITHDRAWN: "withdrawn by the requester",
+            Outcome.EXPIRED: "expired unanswered",
+            Outcome.HANDLED_ELSEWHERE: "answered on another device",
+            Outcome.APPROVED: "approved",
+            Outcome.DENIED: "denied",
+            Outcome.REPORTED: "denied and reported",
+            Outcome.REJECTED: "refused: it failed the app's checks",
+            Outcome.LOCKED: "the app was locked",
+            Outcome.FAILED: "the answer could not be delivered",
+        }.get(outcome, "no longer waiting")
+    return f"Ended: {what}"
 
 
 def _selectable(label: QLabel) -> QLabel:
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     label.setWordWrap(True)
     return label
+
+
+class _Width(QObject):
+    """Tells the view the width its content really has (the scroll area's viewport)."""
+
+    def __init__(self, view: ApprovalView) -> None:
+        super().__init__(view)
+        self._view = view
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+        if event.type() == QEvent.Type.Resize:
+            self._view.fit(self._view.scroll.viewport().width())
+        return False
 
 
 class ApprovalView(QWidget):
@@ -74,16 +135,31 @@ class ApprovalView(QWidget):
         self.request: AccessRequest | None = None
         self.state: State = "empty"
         self.grant: Grant | None = None
+        self.ended: Outcome | None = None
+        """How the request on screen ended when it ended elsewhere (None otherwise)."""
+        self._others = 0
         self.setAccessibleName(self.tr("Access request"))
+        self.setMinimumWidth(MIN_WIDTH)
 
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
-        card = QFrame(self)
+        self.scroll = QScrollArea(self)
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroll.viewport().setAutoFillBackground(False)
+        outer.addWidget(self.scroll)
+        self.content = QWidget(self.scroll)
+        self.content.setAutoFillBackground(False)
+        self.scroll.setWidget(self.content)
+        content = QVBoxLayout(self.content)
+        content.setContentsMargins(0, 0, 0, 0)
+        card = self.card = QFrame(self.content)
         card.setProperty("role", "card")
-        outer.addWidget(card)
-        outer.addStretch(1)
-        layout = QVBoxLayout(card)
-        layout.setContentsMargins(22, 18, 22, 18)
+        content.addWidget(card)
+        content.addStretch(1)
+        layout = self.card_layout = QVBoxLayout(card)
+        layout.setContentsMargins(*MARGINS_WIDE, *MARGINS_WIDE)
         layout.setSpacing(10)
 
         top = QHBoxLayout()
@@ -113,6 +189,7 @@ class ApprovalView(QWidget):
         self.form.setVerticalSpacing(6)
         self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         layout.addLayout(self.form)
+        self._row_names: list[PlainLabel] = []
 
         self.details_toggle = QToolButton(card)
         self.details_toggle.setText(self.tr("Show deta&ils"))
@@ -139,14 +216,15 @@ class ApprovalView(QWidget):
         answer = QVBoxLayout(self.answer)
         answer.setContentsMargins(0, 0, 0, 0)
         answer.setSpacing(10)
-        period_row = QHBoxLayout()
-        period_label = PlainLabel(self.tr("Allow for:"), self.answer)
+        self.period_row = QBoxLayout(QBoxLayout.Direction.LeftToRight)
+        self.period_row.setSpacing(10)
+        self.period_label = PlainLabel(self.tr("Allow for:"), self.answer)
         self.period = PeriodChooser(self.answer)
         self.period.changed.connect(self._update_approve_text)
-        period_label.setBuddy(self.period.buttons[Period.MIN15])
-        period_row.addWidget(period_label)
-        period_row.addWidget(self.period, 1)
-        answer.addLayout(period_row)
+        self.period_label.setBuddy(self.period.buttons[Period.MIN15])
+        self.period_row.addWidget(self.period_label, 0, Qt.AlignmentFlag.AlignVCenter)
+        self.period_row.addWidget(self.period, 1)
+        answer.addLayout(self.period_row)
         self.write = QCheckBox(self.tr("Also allow &writing to the drive"), self.answer)
         self.write.setAccessibleName(self.tr("Allow write access"))
         self.write.setAccessibleDescription(
@@ -158,16 +236,19 @@ class ApprovalView(QWidget):
         self.write_hint.setProperty("role", "muted")
         self.write_hint.setWordWrap(True)
         answer.addWidget(self.write_hint)
+        self.warning = Banner(self.answer)
+        self.warning.setObjectName("warnings")
+        answer.addWidget(self.warning)
 
-        buttons = QHBoxLayout()
-        buttons.setSpacing(8)
+        self.buttons = QBoxLayout(QBoxLayout.Direction.LeftToRight)
+        self.buttons.setSpacing(8)
         self.approve_button = QPushButton(self.answer)
         self.approve_button.setProperty("role", "approve")
         self.approve_button.setObjectName("approve")
         self.deny_button = QPushButton(self.tr("&Deny"), self.answer)
         self.deny_button.setObjectName("deny")
         self.deny_button.setAccessibleName(self.tr("Deny"))
-        self.report_button = QPushButton(self.tr("Deny — I did&n't ask for this"), self.answer)
+        self.report_button = QPushButton(self.tr("Deny — I didn't ask fo&r this"), self.answer)
         self.report_button.setObjectName("report")
         self.report_button.setProperty("role", "deny")
         self.report_button.setAccessibleName(self.tr("Deny and report: I didn't ask for this"))
@@ -180,11 +261,12 @@ class ApprovalView(QWidget):
         self.approve_button.clicked.connect(self.approve)
         self.deny_button.clicked.connect(lambda: self.deny(report=False))
         self.report_button.clicked.connect(lambda: self.deny(report=True))
-        buttons.addWidget(self.approve_button)
-        buttons.addWidget(self.deny_button)
-        buttons.addStretch(1)
-        buttons.addWidget(self.report_button)
-        answer.addLayout(buttons)
+        self.buttons.addWidget(self.approve_button)
+        self.buttons.addWidget(self.deny_button)
+        self._gap = QSpacerItem(16, 0, QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Minimum)
+        self.buttons.addItem(self._gap)
+        self.buttons.addWidget(self.report_button)
+        answer.addLayout(self.buttons)
         layout.addWidget(self.answer)
 
         # ---------------------------------------------------------------- how it ended
@@ -211,11 +293,70 @@ class ApprovalView(QWidget):
         self.next_button.hide()
         layout.addWidget(self.next_button, 0, Qt.AlignmentFlag.AlignLeft)
 
-        self.setTabOrder(self.period.buttons[Period.MIN15], self.write)
-        self.setTabOrder(self.write, self.approve_button)
-        self.setTabOrder(self.approve_button, self.deny_button)
-        self.setTabOrder(self.deny_button, self.report_button)
-        self.setTabOrder(self.report_button, self.details_toggle)
+        # Tab follows the reading order of the answer: period, write, Allow, Deny, report;
+        # then the details, and what comes after an answer.
+        chain = [
+            self.period.buttons[list(Period)[-1]],
+            self.write,
+            self.approve_button,
+            self.deny_button,
+            self.report_button,
+            self.details_toggle,
+            self.copy_button,
+            self.next_button,
+        ]
+        for first, second in itertools.pairwise(chain):
+            self.setTabOrder(first, second)
+
+        self._width = _Width(self)
+        self.scroll.viewport().installEventFilter(self._width)
+        self.narrow: bool | None = None
+
+    # ------------------------------------------------------------------ fitting the width
+
+    def fit(self, width: int) -> None:
+        """Arrange the answer for ``width`` pixels of content: side by side where it fits,
+        else stacked, so no text is ever cut."""
+        narrow = width < NARROW
+        if narrow != self.narrow:
+            self.narrow = narrow
+            h, v = MARGINS_NARROW if narrow else MARGINS_WIDE
+            self.card_layout.setContentsMargins(h, v, h, v)
+        h = (MARGINS_NARROW if narrow else MARGINS_WIDE)[0]
+        inner = width - 2 * h - 2  # the card's border
+        # the buttons: side by side, or one per line at full width
+        buttons = [self.approve_button, self.deny_button, self.report_button]
+        side_by_side = sum(b.sizeHint().width() for b in buttons)
+        side_by_side += self.buttons.spacing() * 3 + 16
+        if inner >= side_by_side:
+            self.buttons.setDirection(QBoxLayout.Direction.LeftToRight)
+            self._gap.changeSize(16, 0, QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Minimum)
+        else:
+            self.buttons.setDirection(QBoxLayout.Direction.TopToBottom)
+            self._gap.changeSize(0, 0, QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+        self.buttons.invalidate()
+        # the periods: after their label, under it, or in two rows
+        one_row = self.period.one_row_width()
+        label = self.period_label.sizeHint().width() + self.period_row.spacing()
+        if inner >= one_row + label:
+            self.period_row.setDirection(QBoxLayout.Direction.LeftToRight)
+            self.period.set_columns(4)
+        else:
+            self.period_row.setDirection(QBoxLayout.Direction.TopToBottom)
+            self.period.set_columns(4 if inner >= one_row else 2)
+        # the form: names beside their values, or above them
+        names = max((n.sizeHint().width() for n in self._row_names), default=0)
+        beside = inner - names - self.form.horizontalSpacing() >= WIDE_FORM
+        policy = (
+            QFormLayout.RowWrapPolicy.DontWrapRows
+            if beside
+            else QFormLayout.RowWrapPolicy.WrapAllRows
+        )
+        if self.form.rowWrapPolicy() != policy:
+            self.form.setRowWrapPolicy(policy)
+
+    def _refit(self) -> None:
+        self.fit(self.scroll.viewport().width())
 
     # ------------------------------------------------------------------ showing
 
@@ -223,6 +364,7 @@ class ApprovalView(QWidget):
         """Show ``request`` ready to be answered (its default period, write off)."""
         self.request = request
         self.grant = None
+        self.ended = None
         self.state = "asking"
         self.title.setText(request.title)
         self.sentence.setText(request.text)
@@ -244,6 +386,12 @@ class ApprovalView(QWidget):
         self.write_hint.setText(
             self.tr("The requester asked for write access; it stays off unless you tick it.")
         )
+        warnings = self.warnings_for(request)
+        if warnings:
+            self.warning.show_message("\n".join(f"⚠ {w}" for w in warnings), "alert")
+        else:
+            self.warning.clear_message()
+        self.approve_button.setVisible(request.info.known)
         self.answer.show()
         self._set_enabled(True)
         self.banner.clear_message()
@@ -251,51 +399,76 @@ class ApprovalView(QWidget):
         self.token_field.clear()
         self.next_button.hide()
         self._update_approve_text()
+        self._refit()
+        self.scroll.verticalScrollBar().setValue(0)
         self.tick(self.ctx.core.clock.now())
 
-    def _row(self, label: str, value: str, name: str) -> None:
+    def warnings_for(self, request: AccessRequest) -> list[str]:
+        """The app's own loud sentences about ``request``: the core's (a key the request names
+        differently from the HEM …) and a program started from a remote session."""
+        warnings = list(request.warnings)
+        if request.program is not None and request.program.remote:
+            warnings.append(
+                self.tr(
+                    "This program was started from a remote (SSH) session: whoever runs it may "
+                    "not be at this computer."
+                )
+            )
+        if not request.info.known:
+            warnings.append(
+                self.tr("This app does not know what this request asks; it can only be denied.")
+            )
+        return warnings
+
+    def _row(self, label: str, value: str, name: str, *, why: str | None = None) -> None:
         field = _selectable(PlainLabel(value))
         field.setAccessibleName(name)
         key = PlainLabel(label)
         key.setProperty("role", "muted")
+        key.setWordWrap(False)
+        if why:
+            key.setToolTip(tooltip(why))
+            field.setToolTip(tooltip(why))
         self.form.addRow(key, field)
+        self._row_names.append(key)
 
     def _fill_form(self, request: AccessRequest) -> None:
         while self.form.rowCount():
             self.form.removeRow(0)
+        self._row_names = []
         hem = request.hem
         if request.hem_hostname and request.hem_hostname != request.hem:
             hem = f"{request.hem} ({request.hem_hostname})"
         self._row(self.tr("HEM"), hem, self.tr("HEM"))
-        if request.program is not None:
-            program = request.program
-            self._row(self.tr("Program"), program.name, self.tr("Program"))
-            if program.path:
-                self._row(self.tr("Path"), program.path, self.tr("Program path"))
+        # the app's own facts about who asks
+        program = request.program
+        if program is not None:
             process = []
             if program.pid is not None:
                 process.append(self.tr("pid {pid}").format(pid=program.pid))
             if program.user:
                 process.append(self.tr("user {user}").format(user=program.user))
+            if program.remote:
+                process.append(self.tr("remote (SSH) session"))
             if process:
-                self._row(self.tr("Process"), ", ".join(process), self.tr("Process"))
+                self._row(self.tr("Process"), " · ".join(process), self.tr("Process"))
+            if len(program.chain) > 1:
+                self._row(
+                    self.tr("Started by — claimed by the programs"),
+                    program.chain_text(),
+                    self.tr("The program and the programs that started it"),
+                    why=self.tr("Each program chose its own name; they may not be true."),
+                )
         elif request.source == "link":
             self._row(self.tr("Asked by"), self.tr("a pasted request"), self.tr("Asked by"))
-        else:
-            where = request.location.describe() or self.tr("unknown")
-            self._row(
-                self.tr("From"),
-                self.tr("{where} (as seen by the broker)").format(where=where),
-                self.tr("Where the request comes from"),
-            )
-        if request.reason:
-            self._row(
-                self.tr("Their note"),
-                self.tr("“{reason}” (not verified)").format(reason=request.reason),
-                self.tr("The requester's note, not verified"),
-            )
+        # the scope's verified details (those a request only states are among the claims)
+        stated = {value.row(name) for name, value in request.info.stated}
         for key, value in request.info.details:
-            self._row(self.tr(key), value, self.tr(key))
+            if key not in stated:
+                self._row(self.tr(key), value, self.tr(key))
+        # what outsiders claim, each row saying whose claim it is
+        for row, value in request.claims():
+            self._row(self.tr(row), value.text, self.tr(row), why=self.tr(value.origin.explanation))
 
     def _toggle_details(self, shown: bool) -> None:
         self.raw.setVisible(shown)
@@ -311,20 +484,25 @@ class ApprovalView(QWidget):
         text = request.grant_text(self.period.period(), self.write.isChecked())
         self.approve_button.setText("&" + text)
         self.approve_button.setAccessibleName(text)
+        self._refit()
 
     def tick(self, now: int) -> None:
         """Refresh the countdown (the requests page calls this every second)."""
         request = self.request
         if request is None or self.state == "done":
-            self.countdown.setText("")
+            self.countdown.setText(self.tr("Ended") if self.ended is not None else "")
+            self._set_role(self.countdown, "muted")
             return
         left = request.seconds_left(now)
         self.countdown.setText(fmt.countdown(left))
-        role = "countdown-urgent" if left < URGENT_S else "countdown"
-        if self.countdown.property("role") != role:
-            self.countdown.setProperty("role", role)
-            self.countdown.style().unpolish(self.countdown)
-            self.countdown.style().polish(self.countdown)
+        self._set_role(self.countdown, "countdown-urgent" if left < URGENT_S else "countdown")
+
+    @staticmethod
+    def _set_role(label: QLabel, role: str) -> None:
+        if label.property("role") != role:
+            label.setProperty("role", role)
+            label.style().unpolish(label)
+            label.style().polish(label)
 
     def _set_enabled(self, enabled: bool) -> None:
         for widget in (
@@ -336,12 +514,17 @@ class ApprovalView(QWidget):
         ):
             widget.setEnabled(enabled)
 
+    def set_others_waiting(self, count: int) -> None:
+        """How many other requests wait: once this one has ended, offer to show the next."""
+        self._others = count
+        self.next_button.setVisible(self.state == "done" and count > 0)
+
     # ------------------------------------------------------------------ answering
 
     def approve(self, *, period: Period | None = None, write: bool | None = None) -> None:
         """Approve with the chosen (or given) period and write flag, off the GUI thread."""
         request = self.request
-        if request is None or self.state != "asking":
+        if request is None or self.state != "asking" or not request.info.known:
             return
         chosen = period if period is not None else self.period.period()
         writing = (write if write is not None else self.write.isChecked()) and (
@@ -380,11 +563,11 @@ class ApprovalView(QWidget):
         request = self.request
         self.state = "done"
         self.answer.hide()
-        self.countdown.setText("")
+        self.tick(self.ctx.core.clock.now())
         self.banner.show_message(text, kind)
         inbox = self.ctx.core.inbox
         others = len(inbox) - (1 if request is not None and request.id in inbox else 0)
-        self.next_button.setVisible(others > 0)
+        self.set_others_waiting(max(0, others))
         if request is not None:
             emit(self.finished, request.id)
 
@@ -420,17 +603,22 @@ class ApprovalView(QWidget):
             )
 
     def _denied(self, report: bool) -> None:
+        """Said in the core's words, the ones the journal, the CLI and an answer from a
+        notification use: ``Denied: list the keys on office-hem.``"""
         request = self.request
-        if report and request is not None:
+        if request is None:
+            return
+        what = request.info.phrase_for(request.hem)
+        if report:
             minutes = self.ctx.core.settings.mute_minutes_after_report
             self._done(
                 self.tr(
-                    "Denied and reported. Requests from {hem} are muted for {minutes} min."
-                ).format(hem=request.hem, minutes=minutes),
+                    "Denied and reported: {what}. Requests from {hem} are muted for {minutes} min."
+                ).format(what=what, hem=request.hem, minutes=minutes),
                 "warn",
             )
         else:
-            self._done(self.tr("Denied."), "info")
+            self._done(self.tr("Denied: {what}.").format(what=what), "info")
 
     def _failed(self, message: str, exc: BaseException) -> None:
         request = self.request
@@ -445,14 +633,19 @@ class ApprovalView(QWidget):
         self._set_enabled(True)
         self.banner.show_message(message, "error")
 
-    def request_gone(self, request: AccessRequest, message: str) -> None:
-        """The core took ``request`` out of the inbox (expired, cancelled, answered elsewhere)."""
+    def request_gone(self, request: AccessRequest, outcome: Outcome, message: str) -> None:
+        """The core took ``request`` out of the inbox (expired, withdrawn, answered elsewhere):
+        when it is the one on screen, say so in place; the view stays on it."""
         if self.request is None or request.id != self.request.id or self.state != "asking":
-            return  # our own answer in flight reports by itself
-        self._done(message or self.tr("This request is no longer waiting."), "warn")
+            return  # another request, or our own answer in flight reports by itself
+        self.ended = outcome
+        heading = self.tr(ended_heading(request, outcome))
+        text = f"{heading}.\n{message}" if message else f"{heading}."
+        self._done(text, "warn")
 
     def clear(self) -> None:
         self.request = None
+        self.ended = None
         self.state = "empty"
 
     def _copy_token(self) -> None:

@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 
 from authenticator.core.model import AccessRequest, DirectPreview, HemView, PairingPreview
 from authenticator.core.qrimage import decode_image_file
+from authenticator.errors import DecodeError
 from authenticator.gui import capture
 from authenticator.gui.context import AppContext
 from authenticator.gui.icons import app_icon
@@ -450,10 +451,20 @@ class PairingWizard(QDialog):
         self.ctx.tasks.run(
             lambda: core.open_pasted(text),
             self._opened,
-            self._source_error,
+            self._code_error,
             owner=self,
             name="preview",
         )
+
+    def _code_error(self, message: str, exc: BaseException) -> None:
+        """A code that does not decode: what to do, not the decoder's words ("the header is
+        not valid JSON")."""
+        if isinstance(exc, DecodeError):
+            message = self.tr(
+                "This is not a pairing code from the Encedo Manager. Show the QR code again "
+                "(or copy its text again, whole) and read it once more."
+            )
+        self._source_error(message, exc)
 
     def _opened(self, result: PairingPreview | AccessRequest) -> None:
         self._idle()

@@ -1,16 +1,29 @@
 """The Requests page: the queue of pending requests and the approval view of the selected one.
 
-Several requests queue visibly (title, HEM, countdown); selecting one shows it; none is ever
-answered by default and none is selected away from under the person while they read it. A
-one-second timer repaints every countdown; the core's own expiry clock closes a request when its
-time is up (journalled as expired, told through the bridge), so it leaves the list like any
-other ending.
+Several requests queue visibly. Each row says what is asked (the title from the verified
+scope), who asks, from where and how long ago, and the countdown: three lines drawn as plain
+text by Qt's own delegate, each shortened with "…" to the row's width — the who and the HEM's
+name give way, never the countdown (it leads its line). The tooltip has the whole of it and the
+verified sentence.
+
+Selecting a row shows it; nothing else ever changes what the view shows. A new request joins
+the queue (the queue appears as soon as one waits that is not on screen); a request that ends
+while on screen stays there, saying how it ended, until the person clicks "Show the next
+request" or a row; rows that leave the queue never move the selection onto another request.
+None is answered by default. A one-second timer repaints the countdowns; the core's own expiry
+clock closes a request when its time is up (journalled as expired, told through the bridge), so
+it leaves the queue like any other ending.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal
+from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import (
+    QApplication,
     QHBoxLayout,
     QInputDialog,
     QListWidget,
@@ -18,6 +31,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSplitter,
     QStackedWidget,
+    QStyle,
     QStyledItemDelegate,
     QStyleOptionViewItem,
     QVBoxLayout,
@@ -25,6 +39,7 @@ from PySide6.QtWidgets import (
 )
 
 from authenticator.core.model import AccessRequest, Outcome, PairingPreview
+from authenticator.errors import DecodeError
 from authenticator.gui import fmt
 from authenticator.gui.context import AppContext
 from authenticator.gui.qtfix import emit
@@ -32,24 +47,75 @@ from authenticator.gui.widgets.banner import Banner
 from authenticator.gui.widgets.plain import PlainLabel, tooltip
 from authenticator.gui.windows.approval import ApprovalView
 
-__all__ = ["RequestsPage"]
+__all__ = ["QUEUE_MIN_WIDTH", "RequestsPage", "fit_row", "who_and_where"]
 
 _ID = Qt.ItemDataRole.UserRole
+QUEUE_MIN_WIDTH = 200
+SEP = " · "
 
 
-class _CountdownDelegate(QStyledItemDelegate):
-    """Draws a queue row with its countdown computed at paint time, so a tick only repaints."""
+def who_and_where(request: AccessRequest) -> str:
+    """Who asks and from where, in a few words: ``Someone at Warsaw, PL · 203.0.113.7``,
+    ``backup.sh (pid 4242) on this computer``, ``A pasted request``."""
+    if request.program is not None:
+        where = "over SSH" if request.program.remote else "on this computer"
+        return f"{request.program.describe()} {where}"
+    return request.requester
+
+
+def fit_row(
+    title: str, who: str, ago: str, countdown: str, hem: str, *, metrics: QFontMetrics, width: int
+) -> list[str]:
+    """A queue row's three lines, each at most ``width`` pixels: the title; who asks, from
+    where, and how long ago; the countdown and the HEM. What gives way is the title's end, the
+    who and the HEM's name — never "how long ago" nor the countdown."""
+    if width <= 0:
+        return [title, f"{who}{SEP}{ago}", f"{countdown}{SEP}{hem}"]
+    elide = Qt.TextElideMode.ElideRight
+
+    def fit(text: str, room: int) -> str:
+        return metrics.elidedText(text, elide, max(0, room))
+
+    def advance(text: str) -> int:
+        return metrics.horizontalAdvance(text)
+
+    first = fit(title, width)
+    tail = f"{SEP}{ago}"
+    room = width - advance(tail)
+    second = f"{fit(who, room)}{tail}" if room >= advance("M…") else fit(ago, width)
+    room = width - advance(f"{countdown}{SEP}")
+    third = f"{countdown}{SEP}{fit(hem, room)}" if room >= advance("M…") else countdown
+    return [first, second, third]
+
+
+class _QueueDelegate(QStyledItemDelegate):
+    """Qt's own plain-text painting; only the row's text is computed at paint time (so a tick
+    only repaints) and fitted to the row's width."""
 
     def __init__(self, page: RequestsPage) -> None:
         super().__init__(page)
         self._page = page
 
-    def initStyleOption(self, option: QStyleOptionViewItem, index: QModelIndex) -> None:  # noqa: N802 - Qt's name
+    def initStyleOption(  # noqa: N802 - Qt's name
+        self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> None:
         super().initStyleOption(option, index)
-        text = self._page.item_text(str(index.data(_ID)))
-        if text is not None:
+        lines = self._page.row_lines(str(index.data(_ID)), self.text_width(option))
+        if lines is not None:
             # Qt turns "\n" into a line break only for text it reads from the model itself
-            option.text = text.replace("\n", "\u2028")  # type: ignore[attr-defined]
+            option.text = "\u2028".join(lines)  # type: ignore[attr-defined]
+
+    @staticmethod
+    def text_width(option: QStyleOptionViewItem) -> int:
+        """The width Qt draws a row's text in (the row, less its padding and text margins)."""
+        rect = option.rect  # type: ignore[attr-defined]
+        if rect.width() <= 0:
+            return 0
+        widget = option.widget  # type: ignore[attr-defined]
+        style = widget.style() if widget is not None else QApplication.style()
+        text = style.subElementRect(QStyle.SubElement.SE_ItemViewItemText, option, widget)
+        margin = style.pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, widget) + 1
+        return text.width() - 2 * margin - 2
 
 
 class RequestsPage(QWidget):
@@ -61,6 +127,7 @@ class RequestsPage(QWidget):
         self.ctx = ctx
         self._requests: dict[str, AccessRequest] = {}
         self._items: dict[str, QListWidgetItem] = {}
+        self._quiet = False
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(20, 16, 20, 16)
@@ -88,12 +155,12 @@ class RequestsPage(QWidget):
         self.list = QListWidget(self.split)
         self.list.setAccessibleName(self.tr("Waiting requests"))
         self.list.setProperty("role", "queue")
-        self.list.setMinimumWidth(210)
-        # two lines per row, each cut with "…" when the list is narrow (the tooltip has it all)
+        self.list.setMinimumWidth(QUEUE_MIN_WIDTH)
+        # three lines per row, each fitted to the width by the delegate (the tooltip has it all)
         self.list.setWordWrap(False)
         self.list.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.list.setSpacing(2)
+        self.list.setSpacing(1)
         self.list.currentItemChanged.connect(self._selected)
         self.stack = QStackedWidget(self.split)
         self.empty = PlainLabel(
@@ -107,17 +174,18 @@ class RequestsPage(QWidget):
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty.setWordWrap(True)
         self.view = ApprovalView(ctx, self.stack)
-        self.view.nextRequested.connect(self.select_first)
-        self.view.finished.connect(lambda _: self.list.clearSelection())
+        self.view.nextRequested.connect(self.show_next)
+        self.view.finished.connect(lambda _: self._sync_selection())
         self.stack.addWidget(self.empty)
         self.stack.addWidget(self.view)
         self.split.addWidget(self.list)
         self.split.addWidget(self.stack)
         self.split.setStretchFactor(0, 0)
         self.split.setStretchFactor(1, 1)
-        self.split.setSizes([250, 630])
+        self.split.setSizes([260, 620])
         layout.addWidget(self.split, 1)
         self.list.hide()
+        self.setTabOrder(self.check_button, self.list)
 
         self.timer = QTimer(self)
         self.timer.setInterval(1000)
@@ -126,9 +194,9 @@ class RequestsPage(QWidget):
 
         ctx.bridge.requestAdded.connect(self.add)
         ctx.bridge.requestRemoved.connect(self.remove)
-        self.list.setItemDelegate(_CountdownDelegate(self))
-        # Every row has the same two lines: Qt then measures one row, not all of them, whenever
-        # the queue changes (with a thousand rows waiting, measuring all stalls the window).
+        self.list.setItemDelegate(_QueueDelegate(self))
+        # Every row has the same three lines: Qt then measures one row, not all of them,
+        # whenever the queue changes (with a thousand rows waiting, measuring all stalls).
         self.list.setUniformItemSizes(True)
 
     # ------------------------------------------------------------------ the queue
@@ -139,28 +207,40 @@ class RequestsPage(QWidget):
             self.add(request)
         self._update_visibility()
 
+    @contextmanager
+    def _programmatic(self) -> Iterator[None]:
+        """List changes made here, not by the person: they never change the request shown."""
+        quiet, self._quiet = self._quiet, True
+        try:
+            yield
+        finally:
+            self._quiet = quiet
+
     def add(self, request: AccessRequest) -> None:
         if request.id in self._requests:
             return
         self._requests[request.id] = request
-        item = QListWidgetItem(self._item_text(request, self.ctx.core.clock.now()))
+        now = self.ctx.core.clock.now()
+        item = QListWidgetItem("\n".join(self._lines(request, now)))
         item.setData(_ID, request.id)
-        item.setToolTip(tooltip(request.text))
-        self.list.addItem(item)
+        item.setToolTip(tooltip(self._tooltip(request)))
+        with self._programmatic():
+            self.list.addItem(item)
         self._items[request.id] = item
         if self.view.state == "empty":
-            self.list.setCurrentItem(item)
-        elif self.view.state == "done":
-            self.view.next_button.show()
+            self.select(request.id)
         self._update_visibility()
         emit(self.countChanged, len(self._requests))
 
     def remove(self, request: AccessRequest, outcome: Outcome, message: str) -> None:
+        # The view first: if it shows this request it says so in place (and stays on it).
+        self.view.request_gone(request, outcome, message)
         self._requests.pop(request.id, None)
         item = self._items.pop(request.id, None)
         if item is not None:
-            self.list.takeItem(self.list.row(item))
-        self.view.request_gone(request, message)
+            with self._programmatic():
+                self.list.takeItem(self.list.row(item))
+        self._sync_selection()
         self._update_visibility()
         emit(self.countChanged, len(self._requests))
 
@@ -168,61 +248,117 @@ class RequestsPage(QWidget):
         """Forget everything shown (the app locked)."""
         self._requests.clear()
         self._items.clear()
-        self.list.clear()
+        with self._programmatic():
+            self.list.clear()
         self.view.clear()
         self.stack.setCurrentWidget(self.empty)
         self.banner.clear_message()
         self._update_visibility()
         emit(self.countChanged, 0)
 
-    def _item(self, request_id: str) -> QListWidgetItem | None:
-        return self._items.get(request_id)
+    def _sync_selection(self) -> None:
+        """The highlighted row is the request on screen, or none (it ended, or none is shown)."""
+        shown = self.view.request.id if self.view.request is not None else None
+        item = self._items.get(shown) if shown is not None else None
+        with self._programmatic():
+            if item is not None and self.view.state != "done":
+                self.list.setCurrentItem(item)
+            else:
+                self.list.setCurrentItem(None)  # type: ignore[arg-type]
+                self.list.clearSelection()
 
-    def item_text(self, request_id: str) -> str | None:
-        """A queue row's text right now (the delegate paints it; None for a stale row)."""
+    def _lines(self, request: AccessRequest, now: int, width: int = 0) -> list[str]:
+        metrics = QFontMetrics(self.list.font())
+        return fit_row(
+            request.title,
+            who_and_where(request),
+            fmt.relative(request.created, now),
+            fmt.countdown(request.seconds_left(now)),
+            request.hem,
+            metrics=metrics,
+            width=width,
+        )
+
+    def row_lines(self, request_id: str, width: int) -> list[str] | None:
+        """A queue row's lines right now, fitted to ``width`` (None for a stale row)."""
         request = self._requests.get(request_id)
         if request is None:
             return None
-        return self._item_text(request, self.ctx.core.clock.now())
+        return self._lines(request, self.ctx.core.clock.now(), width)
 
-    def _item_text(self, request: AccessRequest, now: int) -> str:
-        return f"{request.title}\n{request.hem} · {fmt.countdown(request.seconds_left(now))}"
+    def item_text(self, request_id: str) -> str | None:
+        """A queue row's whole text right now (None for a stale row)."""
+        lines = self.row_lines(request_id, 0)
+        return None if lines is None else "\n".join(lines)
+
+    def _tooltip(self, request: AccessRequest) -> str:
+        when = fmt.date_time(request.expires_at)
+        return "\n".join(
+            (
+                request.title,
+                request.text,
+                who_and_where(request),
+                self.tr("Expires {when}").format(when=when),
+            )
+        )
 
     def _selected(self, current: QListWidgetItem | None, previous: object) -> None:
-        if current is None:
+        if current is None or self._quiet:
             return
         request = self._requests.get(str(current.data(_ID)))
         if request is None:
             return
         if self.view.state == "busy" and self.view.request is not None:
+            self._sync_selection()
             return  # an answer is on its way; the result will show in place
+        self._show(request)
+
+    def _show(self, request: AccessRequest) -> None:
         self.view.show_request(request)
         self.stack.setCurrentWidget(self.view)
+        self._sync_selection()
+        self._update_visibility()
 
     def select(self, request_id: str) -> bool:
-        item = self._item(request_id)
-        if item is None:
+        """Show ``request_id`` (the person asked for it: a row, a notification, a link)."""
+        request = self._requests.get(request_id)
+        if request is None:
             return False
-        self.list.setCurrentItem(item)
+        if self.view.state == "busy" and self.view.request is not None:
+            return False
         if self.view.request is None or self.view.request.id != request_id:
-            self._selected(item, None)
+            self._show(request)
+        else:
+            self._sync_selection()
         return True
 
-    def select_first(self) -> None:
+    def show_next(self) -> None:
+        """ "Show the next request": the oldest one waiting, with the focus on its period."""
         if self.list.count():
-            self.list.setCurrentRow(0)
-            self._selected(self.list.item(0), None)
+            self.select(str(self.list.item(0).data(_ID)))
+            self.view.period.focus_target().setFocus(Qt.FocusReason.OtherFocusReason)
         else:
             self.view.clear()
             self.stack.setCurrentWidget(self.empty)
+            self._update_visibility()
+
+    def select_first(self) -> None:
+        self.show_next()
+
+    def _waiting_elsewhere(self) -> int:
+        """How many waiting requests are not the one on screen."""
+        shown = self.view.request.id if self.view.request is not None else None
+        return len(self._requests) - (1 if shown in self._requests else 0)
 
     def _update_visibility(self) -> None:
-        self.list.setVisible(len(self._requests) > 1)
         if not self._requests and self.view.state not in ("done", "busy"):
             self.view.clear()
             self.stack.setCurrentWidget(self.empty)
         elif self._requests and self.view.state == "empty":
-            self.select_first()
+            self.show_next()
+            return
+        self.list.setVisible(self._waiting_elsewhere() > 0)
+        self.view.set_others_waiting(self._waiting_elsewhere())
 
     @property
     def count(self) -> int:
@@ -233,7 +369,7 @@ class RequestsPage(QWidget):
     def tick(self) -> None:
         now = self.ctx.core.clock.now()
         if self.list.isVisible():
-            # The countdowns are drawn by the delegate at paint time: repainting the viewport
+            # The rows are drawn by the delegate at paint time: repainting the viewport
             # redraws only the rows on screen, however many requests wait.
             self.list.viewport().update()
         self.view.tick(now)
@@ -267,10 +403,19 @@ class RequestsPage(QWidget):
         self.ctx.tasks.run(
             lambda: core.open_pasted(text),
             self._opened,
-            lambda message, _: self.banner.show_message(message, "error"),
+            self._open_failed,
             owner=self,
             name="open_pasted",
         )
+
+    def _open_failed(self, message: str, exc: BaseException) -> None:
+        if isinstance(exc, DecodeError):
+            # the decoder's words ("the header is not valid JSON") help nobody here
+            message = self.tr(
+                "This is not an access request, a link or a pairing code this app can read. "
+                "Copy it again, whole, from where it came from."
+            )
+        self.banner.show_message(message, "error")
 
     def _opened(self, result: AccessRequest | PairingPreview) -> None:
         self.banner.clear_message()
