@@ -281,17 +281,18 @@ class DemoBackend:
 
     def access(self, key: str) -> dict[str, Any]:
         """``GET /demo/api/request/<id>``: poll the request once."""
-        session = self._session(key)
+        session = self.session(key)
         session.poll()
         return self._access(key, session)
 
     def cancel(self, key: str) -> dict[str, Any]:
         """``POST /demo/api/request/<id>/cancel``: withdraw it if still pending."""
-        session = self._session(key)
+        session = self.session(key)
         session.cancel()
         return self._access(key, session)
 
-    def _session(self, key: str) -> AccessSession:
+    def session(self, key: str) -> AccessSession:
+        """The access request behind a page id (``NoSuchRequestError`` when unknown)."""
         with self._lock:
             session = self._requests.get(key)
         if session is None:
