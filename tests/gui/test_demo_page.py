@@ -12,6 +12,9 @@ app's words, and what the app can know of the requester's own deadline.
 - The requester's deadline: a broker event carries none (spec/protocol.md §5.4), so the app
   cannot show it for the page's requests; the demo requester states it in its note, which the
   app shows, as the requester's claim, where the protocol carries notes (a pasted ``authreq``).
+- The app in demo mode opens the page at start, and again from the tray menu's "Open the demo
+  page" and the welcome screen's button (which also says the first three steps); outside the
+  demo neither is offered.
 """
 
 from __future__ import annotations
@@ -19,22 +22,27 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from PySide6.QtCore import QRect, Qt
-from PySide6.QtGui import QImage
+from PySide6.QtCore import QObject, QRect, Qt, QUrl, Slot
+from PySide6.QtGui import QDesktopServices, QImage
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
+from authenticator.cli.commands.demo import RunningDemo
 from authenticator.core.app import Core
 from authenticator.core.model import AccessRequest
 from authenticator.core.qrimage import decode_image_file
 from authenticator.emulator.demo.backend import DEMO_WAIT, DemoBackend, clock_text
 from authenticator.emulator.server import RunningEmulator
 from authenticator.gui.capture import decode_qimage
+from authenticator.gui.context import AppContext
+from authenticator.gui.controller import AppController
 from authenticator.gui.widgets.region import RegionPicker
 from authenticator.protocol.bearer import Bearer
 from authenticator.protocol.outside import Origin
@@ -257,3 +265,74 @@ def pick_region(qtbot: QtBot, shot: QImage, area: QRect) -> QImage:
     image = blocker.args[0]
     assert isinstance(image, QImage)
     return image
+
+
+# ---------------------------------------------------------------- the app in demo mode
+
+
+class Browser(QObject):
+    """Where the app's ``QDesktopServices.openUrl`` lands in these tests (no real browser)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.opened: list[str] = []
+
+    @Slot(QUrl)
+    def open(self, url: QUrl) -> None:
+        self.opened.append(url.toString())
+
+
+@pytest.fixture
+def browser() -> Iterator[Browser]:
+    sink = Browser()
+    QDesktopServices.setUrlHandler("http", sink, "open")
+    yield sink
+    QDesktopServices.unsetUrlHandler("http")
+
+
+def test_the_demo_page_from_the_start_the_tray_and_the_welcome_screen(
+    qtbot: QtBot, ctx: AppContext, qapp: QApplication, emu: RunningEmulator, browser: Browser
+) -> None:
+    demo = RunningDemo(emu)  # the command line's own wrapper round the running emulator
+    controller = AppController(
+        qapp, replace(ctx, demo=demo), watch_session=False, open_browser=True
+    )
+    qtbot.addWidget(controller.window)
+    try:
+        controller.start(show=True)
+        assert browser.opened == [demo.demo_url]  # the demo opens its page by itself
+        action = controller.tray.actions["demo"]
+        assert action.isVisible()
+        assert action.text() == "Open the &demo page"
+        action.trigger()
+        assert browser.opened == [demo.demo_url] * 2
+
+        welcome = controller.window.welcome
+        qtbot.waitUntil(lambda: controller.window.screens.currentWidget() is welcome)
+        assert welcome.demo_page_button.isVisible()
+        assert not welcome.demo_button.isVisible()  # already the demo
+        assert welcome.steps is not None
+        assert welcome.steps.textFormat() == Qt.TextFormat.PlainText
+        steps = welcome.steps.text()
+        assert "“Pair an authenticator”" in steps
+        assert "“Pair a HEM…”, then “Read from the screen”" in steps
+        qtbot.mouseClick(welcome.demo_page_button, Qt.MouseButton.LeftButton)
+        assert browser.opened == [demo.demo_url] * 3
+    finally:
+        controller.shutdown()
+
+
+def test_outside_the_demo_there_is_no_demo_page(
+    qtbot: QtBot, ctx: AppContext, qapp: QApplication, browser: Browser
+) -> None:
+    controller = AppController(qapp, ctx, watch_session=False, open_browser=True)
+    qtbot.addWidget(controller.window)
+    try:
+        controller.start(show=True)
+        assert not controller.tray.actions["demo"].isVisible()
+        assert not controller.window.welcome.demo_page_button.isVisible()
+        assert controller.window.welcome.steps is None
+        controller.open_demo_page()
+        assert browser.opened == []
+    finally:
+        controller.shutdown()
