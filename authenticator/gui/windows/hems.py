@@ -63,7 +63,13 @@ class HemsPage(QWidget):
             self.tr("Via"),
             self.tr("Muted"),
         ]
-        self.table = row_table(self, columns, self.tr("Paired HEMs"))
+        # the names share the width (shortened with "…", whole in the tooltip); the rest are short
+        self.table = row_table(
+            self,
+            columns,
+            self.tr("Paired HEMs"),
+            ["stretch", "stretch", "stretch", "content", "content", "content", "content"],
+        )
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.itemSelectionChanged.connect(self._update_buttons)
         layout.addWidget(self.table, 1)

@@ -1,15 +1,18 @@
 """The History page: the journal, newest first, with filters and a chain check.
 
 Entries are read on the ``TaskRunner`` (the file may be long) and refreshed whenever the core
-journals something. Filters (HEM, kind, outcome, free text) work on what was read. "Verify"
-checks the HMAC chain; a broken chain shows a red banner naming the first broken entry — the
-journal was edited, reordered or cut, and the person should know.
+journals something. Filters (HEM, kind, outcome, free text) work on what was read. The HMAC
+chain is checked once by itself each time the store opens (in the background: a long journal
+never holds the window up) and again on "Verify"; a broken chain shows a red banner naming the
+first broken entry, that entry's row is marked ("⚠", the error colours, a tooltip saying why),
+and :attr:`HistoryPage.tampered` tells the window so the History section says so too — the
+journal was edited, reordered or cut, and the person should know without having to look.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QShowEvent
+from PySide6.QtCore import QCoreApplication, Qt, QTimer, Signal
+from PySide6.QtGui import QBrush, QColor, QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -22,6 +25,8 @@ from PySide6.QtWidgets import (
 
 from authenticator.gui import fmt
 from authenticator.gui.context import AppContext
+from authenticator.gui.qtfix import emit
+from authenticator.gui.theme import colors
 from authenticator.gui.widgets.banner import Banner
 from authenticator.gui.widgets.plain import PlainLabel, tooltip
 from authenticator.gui.widgets.table import row_table
@@ -61,13 +66,24 @@ KIND_LABELS = {
 """How each journal kind reads in the table and the filter (the raw kind stays searchable)."""
 
 
+BROKEN_MARK = "⚠ "
+HEM_COLUMN_MAX = 180
+
+
 class HistoryPage(QWidget):
+    tampered = Signal(bool)
+    """Whether the last check found the journal's chain broken (after every check)."""
+
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
         self.entries: list[JournalEntry] = []
         self._loading = False
         self._again = False
+        self.report: VerifyReport | None = None
+        """The last chain check's result (None until one ran since the store opened)."""
+        self._checked = False
+        self._verifying = False
         layout = QVBoxLayout(self)
         layout.setContentsMargins(20, 16, 20, 16)
         layout.setSpacing(10)
@@ -113,7 +129,12 @@ class HistoryPage(QWidget):
             self.tr("Outcome"),
             self.tr("Details"),
         ]
-        self.table = row_table(self, columns, self.tr("Journal entries"))
+        self.table = row_table(
+            self,
+            columns,
+            self.tr("Journal entries"),
+            ["content", HEM_COLUMN_MAX, "content", "content", "stretch"],
+        )
         # size columns from the newest rows, not all 2 000
         self.table.horizontalHeader().setResizeContentsPrecision(200)
         layout.addWidget(self.table, 1)
@@ -148,6 +169,9 @@ class HistoryPage(QWidget):
     def reload(self) -> None:
         if self.ctx.core.locked:
             return
+        if not self._checked:
+            self._checked = True
+            self.verify(quiet=True)  # once per opening of the store, by itself
         if self._loading:
             self._again = True
             return
@@ -175,9 +199,12 @@ class HistoryPage(QWidget):
         self.banner.show_message(message, "error")
 
     def clear(self) -> None:
+        """Forget what was shown (the app locked): the next opening checks the chain again."""
         self.entries = []
         self.table.setRowCount(0)
         self.banner.clear_message()
+        self.report = None
+        self._checked = False
 
     def _fill_combos(self) -> None:
         def refill(combo: QComboBox, everything: str, values: list[str]) -> None:
@@ -237,13 +264,23 @@ class HistoryPage(QWidget):
         self.table.setUpdatesEnabled(False)
         try:
             self._fill_rows(shown)
+            self.table.fit()
         finally:
             self.table.setUpdatesEnabled(True)
         self.count.setText(
             self.tr("{shown} of {total} entries").format(shown=len(shown), total=len(self.entries))
         )
 
+    @property
+    def broken_seq(self) -> int | None:
+        """The sequence number of the first broken entry, when the last check found one."""
+        report = self.report
+        return None if report is None or report.ok else report.first_broken
+
     def _fill_rows(self, shown: list[JournalEntry]) -> None:
+        broken = self.broken_seq
+        app = QCoreApplication.instance()
+        c = colors(bool(app.property("encedo_dark")) if app is not None else False)
         self.table.setRowCount(len(shown))
         for row, entry in enumerate(shown):
             values = [
@@ -253,31 +290,74 @@ class HistoryPage(QWidget):
                 entry.outcome or "",
                 entry.text,
             ]
+            mark = broken is not None and entry.seq == broken
+            if mark:
+                values[0] = BROKEN_MARK + values[0]
             for col, value in enumerate(values):
                 item = QTableWidgetItem(value)
-                item.setToolTip(tooltip(value))
+                if mark:
+                    item.setToolTip(
+                        tooltip(
+                            self.tr(
+                                "The journal's chain breaks here: this entry, or the one before "
+                                "it, was edited, removed or moved.\n{value}"
+                            ).format(value=value)
+                        )
+                    )
+                    item.setBackground(QBrush(QColor(c["err_bg"])))
+                    item.setForeground(QBrush(QColor(c["err_fg"])))
+                else:
+                    item.setToolTip(tooltip(value))
                 item.setData(Qt.ItemDataRole.UserRole, entry.seq)
                 self.table.setItem(row, col, item)
 
+    def broken_row(self) -> int | None:
+        """The table row of the first broken entry, when it is shown."""
+        broken = self.broken_seq
+        if broken is None:
+            return None
+        for row in range(self.table.rowCount()):
+            item = self.table.item(row, 0)
+            if item is not None and item.data(Qt.ItemDataRole.UserRole) == broken:
+                return row
+        return None
+
     # ------------------------------------------------------------------ verify
 
-    def verify(self) -> None:
+    def verify(self, *, quiet: bool = False) -> None:
+        """Check the journal's chain off the GUI thread. ``quiet`` (the check at start): say
+        nothing while checking, nor when the chain is intact."""
+        if self._verifying:
+            return
+        self._verifying = True
         self.verify_button.setEnabled(False)
-        self.banner.show_message(self.tr("Checking the journal…"), "info")
+        if not quiet:
+            self.banner.show_message(self.tr("Checking the journal…"), "info")
         core = self.ctx.core
         self.ctx.tasks.run(
-            core.verify_journal, self._verified, self._verify_failed, owner=self, name="verify"
+            core.verify_journal,
+            lambda report: self._verified(report, quiet=quiet),
+            self._verify_failed,
+            owner=self,
+            name="verify",
         )
 
-    def _verified(self, report: VerifyReport) -> None:
+    def _verified(self, report: VerifyReport, *, quiet: bool = False) -> None:
+        self._verifying = False
         self.verify_button.setEnabled(True)
+        if self.ctx.core.locked:
+            return  # locked meanwhile: nothing of the journal is shown
+        self.report = report
+        self.apply_filters()
+        emit(self.tampered, not report.ok)
         if report.ok:
-            self.banner.show_message(
-                self.tr("The journal is intact: {n} entries, none altered.").format(
-                    n=report.entries
-                ),
-                "ok",
-            )
+            if not quiet:
+                self.banner.show_message(
+                    self.tr("The journal is intact: {n} entries, none altered.").format(
+                        n=report.entries
+                    ),
+                    "ok",
+                )
             return
         where = (
             self.tr("entry #{seq}").format(seq=report.first_broken)
@@ -295,5 +375,6 @@ class HistoryPage(QWidget):
         )
 
     def _verify_failed(self, message: str, exc: BaseException) -> None:
+        self._verifying = False
         self.verify_button.setEnabled(True)
         self.banner.show_message(message, "error")

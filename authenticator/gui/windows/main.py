@@ -126,6 +126,7 @@ class MainWindow(QMainWindow):
         self.nav.currentRowChanged.connect(self.pages.setCurrentIndex)
         self.nav.setCurrentRow(0)
         self.requests.countChanged.connect(self._count_changed)
+        self.history.tampered.connect(self._journal_checked)
         self.hems.pairRequested.connect(self.pairRequested)
 
         self.status = PlainLabel(self)
@@ -198,6 +199,12 @@ class MainWindow(QMainWindow):
             self.screens.setCurrentWidget(self.app_view)
             self.show_page("requests")
         self._status_text()
+
+    def _journal_checked(self, broken: bool) -> None:
+        """The History section says so when the journal's chain is broken."""
+        item = self.nav.item(PAGES.index("history"))
+        item.setText(self.tr("History ⚠") if broken else self.tr("History"))
+        item.setToolTip(self.tr("The journal was tampered with: see History.") if broken else "")
 
     # ------------------------------------------------------------------ status line
 

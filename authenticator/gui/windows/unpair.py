@@ -1,6 +1,12 @@
-"""The unpair dialog: remove the pairing at the broker (and, with the HEM passphrase, this
-computer's key on the HEM); when a remote step fails, say what failed and offer to forget the
-pairing on this computer only."""
+"""The unpair dialog: remove the pairing where it lives, then on this computer.
+
+A pairing made through the broker (a QR code) is removed at the broker; with the HEM passphrase
+(optional) this computer's key on the HEM is deleted too. A direct pairing has no broker: it
+lives only on the HEM, so removing it means deleting this computer's key there, and the HEM lets
+only its owner do that — the HEM passphrase is needed, the dialog says so, and Unpair waits for
+it. When a remote step fails, the dialog says what failed and offers to forget the pairing on
+this computer only.
+"""
 
 from __future__ import annotations
 
@@ -32,17 +38,26 @@ class UnpairDialog(QDialog):
         self.setMinimumWidth(480)
         layout = QVBoxLayout(self)
         layout.setSpacing(10)
-        text = PlainLabel(
-            self.tr(
+        self.direct = hem.source == "direct"
+        if self.direct:
+            words = self.tr(
+                "After unpairing, {name} can no longer send requests to this computer.\n\n"
+                "{name} was paired directly, so the pairing lives on the HEM itself: this "
+                "computer's key is deleted there. The HEM lets only its owner delete a key, so "
+                "enter the HEM passphrase. It is used once and not stored."
+            )
+            field = self.tr("HEM passphrase (needed)")
+        else:
+            words = self.tr(
                 "After unpairing, requests to {name} no longer reach this computer. The pairing "
                 "is removed at the broker. To also delete this computer's key on the HEM, enter "
                 "the HEM passphrase (optional; it is used once and not stored)."
-            ).format(name=hem.name),
-            self,
-        )
+            )
+            field = self.tr("HEM passphrase (optional)")
+        text = PlainLabel(words.format(name=hem.name), self)
         text.setWordWrap(True)
         layout.addWidget(text)
-        self.passphrase = PassphraseField(self.tr("HEM passphrase (optional)"), self)
+        self.passphrase = PassphraseField(field, self)
         layout.addWidget(self.passphrase)
         self.banner = Banner(self)
         layout.addWidget(self.banner)
@@ -50,7 +65,9 @@ class UnpairDialog(QDialog):
         self.unpair_button = QPushButton(self.tr("&Unpair"), self)
         self.forget_button = QPushButton(self.tr("&Forget on this computer"), self)
         self.forget_button.setToolTip(
-            self.tr("Removes the pairing here only; the HEM and the broker may still list it.")
+            self.tr("Removes the pairing here only; the HEM may still list it.")
+            if self.direct
+            else self.tr("Removes the pairing here only; the HEM and the broker may still list it.")
         )
         self.forget_button.hide()
         self.cancel_button = QPushButton(self.tr("Cancel"), self)
@@ -63,6 +80,13 @@ class UnpairDialog(QDialog):
         self.forget_button.clicked.connect(lambda: self.unpair(local_only=True))
         self.cancel_button.clicked.connect(self.reject)
         layout.addWidget(self.buttons)
+        if self.direct:
+            self.passphrase.textChanged.connect(self._update_unpair)
+            self._update_unpair()
+
+    def _update_unpair(self) -> None:
+        """A direct pairing cannot be removed without the HEM passphrase: Unpair waits for it."""
+        self.unpair_button.setEnabled(bool(self.passphrase.text()))
 
     def unpair(self, *, local_only: bool) -> None:
         passphrase = self.passphrase.take() or None
@@ -80,8 +104,7 @@ class UnpairDialog(QDialog):
 
     def _done(self, result: UnpairResult) -> None:
         self.result_ = result
-        self.unpair_button.setEnabled(True)
-        self.forget_button.setEnabled(True)
+        self._idle()
         if result.removed:
             self.accept()
             return
@@ -95,8 +118,14 @@ class UnpairDialog(QDialog):
         )
         self.forget_button.show()
 
-    def _failed(self, message: str, exc: BaseException) -> None:
-        self.unpair_button.setEnabled(True)
+    def _idle(self) -> None:
         self.forget_button.setEnabled(True)
+        if self.direct:
+            self._update_unpair()  # the passphrase was used up: type it again to retry
+        else:
+            self.unpair_button.setEnabled(True)
+
+    def _failed(self, message: str, exc: BaseException) -> None:
+        self._idle()
         self.forget_button.show()
         self.banner.show_message(message, "error")
