@@ -209,7 +209,7 @@ def test_the_code_is_read_from_a_real_screen(  # noqa: PLR0917 - fixtures and pa
             sync_api.expect(qr).to_have_attribute("data-module-px", str(module_px))
             modules = int(qr.get_attribute("data-modules") or 0)
             sync_api.expect(qr).to_have_js_property("naturalWidth", modules)
-            qr.scroll_into_view_if_needed()
+            sync_api.expect(qr).to_be_in_viewport(ratio=1)  # the page scrolls it fully in
             page.mouse.move(2, 2)
             box = on_screen(page, qr)
             assert box.width() == modules * module_px  # whole device pixels per module

@@ -162,8 +162,11 @@
     try {
       const started = await api("api/pair", {});
       pairing = started.id;
-      $("pair-qr").dataset.modules = String(started.qr_modules);
-      $("pair-qr").src = started.qr_png;
+      const img = $("pair-qr");
+      img.dataset.modules = String(started.qr_modules);
+      // The whole code on screen (quiet zone included), or the app cannot read it from there.
+      img.addEventListener("load", () => img.scrollIntoView({ block: "nearest" }), { once: true });
+      img.src = started.qr_png;
       sizeQr();
       $("pair-text").value = started.qr_text;
       $("pair-link").href = started.pair_link;
