@@ -73,12 +73,12 @@ __all__ = ["ApprovalView", "ended_heading"]
 State = Literal["empty", "asking", "busy", "done"]
 _GONE = (Gone, NotFound, ExpiredError, NoSuchRequestError, AlreadyAnsweredError)
 URGENT_S = 60
-MIN_WIDTH = 320
+MIN_WIDTH = 340
 """The narrowest the view gets (the requests page's splitter keeps it at least this wide)."""
 WIDE_FORM = 250
 """A form row keeps its name beside its value while the value gets at least this width."""
 MARGINS_WIDE = (22, 18)
-MARGINS_NARROW = (12, 12)
+MARGINS_NARROW = (10, 12)
 NARROW = 480
 
 

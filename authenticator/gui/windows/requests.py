@@ -50,7 +50,7 @@ from authenticator.gui.windows.approval import ApprovalView
 __all__ = ["QUEUE_MIN_WIDTH", "RequestsPage", "fit_row", "who_and_where"]
 
 _ID = Qt.ItemDataRole.UserRole
-QUEUE_MIN_WIDTH = 200
+QUEUE_MIN_WIDTH = 180
 SEP = " · "
 
 
