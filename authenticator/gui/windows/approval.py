@@ -21,11 +21,9 @@ below the width the buttons need side by side they stack, full width, one per li
 go to two rows, and the form puts each row's name above its value.
 
 Safety choices: there is no default button (Enter never approves; nothing is answered by
-default); Allow is held back for :data:`INPUT_DELAY_MS` (0.6 s) after a request is shown and
-after the window becomes active, so keystrokes or a click meant for another window, typed as
-this one pops up, never approve; the answer runs on the ``TaskRunner`` so the window keeps
-repainting while the HEM or the broker is slow; an error is shown in place in one sentence and,
-when the request is still pending, the buttons come back so the person can retry.
+default); the answer runs on the ``TaskRunner`` so the window keeps repainting while the HEM or
+the broker is slow; an error is shown in place in one sentence and, when the request is still
+pending, the buttons come back so the person can retry.
 """
 
 from __future__ import annotations
