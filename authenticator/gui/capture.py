@@ -245,8 +245,9 @@ def clipboard_text() -> str:
 def screen_qr_text() -> str:
     """The text of a QR code shown anywhere on the screen."""
     if capture_method() == "portal" and QGuiApplication.instance() is None:
-        # No Qt needed: the portal hands back a file.
-        data = portal.take_screenshot_file(portal.screenshot())
+        # No Qt needed: the portal hands back a file. Through the helper process: a command
+        # holding the vault is undumpable too (cli/context.py), and the portal refuses that.
+        data = portal.take_screenshot_file(portal.screenshot_via_helper())
         with Image.open(io.BytesIO(data)) as image:
             image.load()
             try:

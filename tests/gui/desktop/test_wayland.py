@@ -40,7 +40,7 @@ from tests.gui.desktop.wayland_support import (
     start_app,
     tray_items,
 )
-from tests.support_emulator import finished
+from tests.support_emulator import PASSPHRASE, finished
 
 pytestmark = pytest.mark.desktop
 
@@ -161,6 +161,44 @@ def test_a_pairing_qr_on_the_screen_is_read_through_the_portal(
     assert not Path("/tmp/out.png").exists()  # the portal's file was read and removed
 
 
+def test_the_command_line_reads_the_qr_from_the_wayland_screen_too(
+    session: WaylandSession, requester: Requester
+) -> None:
+    """``authenticator pair --screen`` on Wayland: the portal, asked by the command itself."""
+    home = make_home(session)
+    pairing = requester.start_pairing()
+    picture = qr_picture(pairing.qr_text, session.root / "cli-qr.png")
+    shown = session.spawn(
+        [str(ROOT / ".venv" / "bin" / "python"), "-m", "tests.desktop.show_picture",
+         str(picture), "Encedo Manager — pair"],
+        {"QT_QPA_PLATFORM": "wayland", "PYTHONPATH": str(ROOT), "PYTHONDONTWRITEBYTECODE": "1"},
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        assert shown.stdout is not None
+        assert shown.stdout.readline().strip() == "shown"
+        done = session.run(
+            [str(ROOT / ".venv" / "bin" / "python"), "-m", "authenticator", "--home", str(home),
+             "--json", "pair", "--screen", "--yes"],
+            {
+                "PYTHONPATH": str(ROOT),
+                "PYTHONDONTWRITEBYTECODE": "1",
+                "AUTHENTICATOR_PASSPHRASE": PASSPHRASE,
+                "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
+            },
+            timeout=60,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert poll(lambda: pairing.poll() == "paired", 20, "the Manager to see the pairing")
+    finally:
+        for stream in (shown.stdin, shown.stdout):
+            if stream is not None:
+                stream.close()
+        shown.wait(10)
+
+
 def test_a_request_is_a_mako_bubble_and_approve_answers_it(
     app: ChildApp, session: WaylandSession, requester: Requester, shots: Path
 ) -> None:
@@ -208,8 +246,14 @@ def test_open_from_the_bubble_brings_the_window_forward(
     print(f"\nmako: Open → the window is back, active, in {(state['t'] - clicked) * 1000:.0f} ms")
     assert state["screen"] != "LockView"
     assert state["requests"] == 1
-    focused = [w for w in session.windows() if w.get("focused")]
-    assert [w["name"] for w in focused] == ["Encedo Authenticator"]
+    poll(
+        lambda: (
+            [w["name"] for w in session.windows() if w.get("focused")] == ["Encedo Authenticator"]
+        ),
+        10,
+        "sway to give the window the focus",
+        step=0.02,
+    )
     access.cancel()
 
 
