@@ -122,3 +122,61 @@ def test_real_desktop_session(desktop_session: dict[str, str]) -> None:
     secrets = report["secret_service"]
     assert isinstance(secrets, dict)
     assert secrets["available"] is True
+
+
+def test_the_portal_the_tray_watcher_and_screen_savers_are_reported(tmp_path: Path) -> None:
+    """What the "This desktop" report needs from the session bus, asked without starting
+    anything: the portal's Screenshot/Background versions, whether a tray host registered with
+    the StatusNotifierWatcher, which screen savers and idle monitors are there."""
+    import threading
+
+    from jeepney import MessageType, message_bus, new_method_return
+    from jeepney.io.blocking import open_dbus_connection
+    from jeepney.io.threading import DBusRouter, ReceiveStopped
+    from jeepney.io.threading import open_dbus_connection as open_threaded
+
+    from tests.desktop.fakeportal import FakePortal
+    from tests.gui.desktop.fakebus import private_bus
+
+    def serve_watcher(conn: object) -> None:  # answers IsStatusNotifierHostRegistered: false
+        try:
+            while True:
+                msg = conn.receive()  # type: ignore[attr-defined]
+                if msg.header.message_type is MessageType.method_call:
+                    conn.send(new_method_return(msg, "v", (("b", False),)))  # type: ignore[attr-defined]
+        except (ReceiveStopped, OSError, ValueError):
+            return
+
+    with (
+        private_bus(tmp_path / "bus") as bus,
+        FakePortal(bus, tmp_path, background_version=None),
+        open_dbus_connection(bus) as others,
+    ):
+        for name in ("org.gnome.ScreenSaver", "org.gnome.Mutter.IdleMonitor"):
+            others.send_and_get_reply(message_bus.RequestName(name), timeout=5)
+        watcher = open_threaded(bus=bus)
+        with DBusRouter(watcher) as router:
+            name = "org.kde.StatusNotifierWatcher"
+            router.send_and_get_reply(message_bus.RequestName(name), timeout=5)
+        thread = threading.Thread(target=serve_watcher, args=(watcher,), daemon=True)
+        thread.start()
+        try:
+            report = desktop_capabilities(
+                {"QT_QPA_PLATFORM": "offscreen", "DBUS_SESSION_BUS_ADDRESS": bus}, qt=False
+            )
+        finally:
+            watcher.close()
+            thread.join(5)
+    assert "tray" not in report  # qt=False: left to the GUI thread
+    assert report["portal"] == {
+        "available": True,
+        "activatable": False,
+        "screenshot": 2,
+        "background": None,
+    }
+    tray_watcher = report["status_notifier_watcher"]
+    assert isinstance(tray_watcher, dict)
+    assert tray_watcher["available"] is True
+    assert tray_watcher["host_registered"] is False  # a watcher, but no tray shows its items
+    assert report["screensavers"] == ["org.gnome.ScreenSaver"]
+    assert report["mutter_idle"] is True
