@@ -9,8 +9,10 @@ from pytestqt.qtbot import QtBot
 
 from authenticator.core.app import Core
 from authenticator.emulator.requester import Requester
+from authenticator.gui.theme import colors
 from authenticator.gui.windows.main import MainWindow
 from tests.gui.conftest import bring_in, paired
+from tests.support_emulator import PASSPHRASE
 
 
 def loaded(qtbot: QtBot, window: MainWindow) -> None:
@@ -95,3 +97,51 @@ def test_verify_ok_then_tampered_banner(
     qtbot.waitUntil(lambda: page.banner.kind == "error", timeout=10_000)
     assert "tampered" in page.banner.text()
     assert f"entry #{entry['seq']}" in page.banner.text()
+
+
+def _tamper(core: Core, index: int = 1) -> int:
+    """Edit an old entry's text in the file, as someone with access to the disk would."""
+    path = core.paths.journal
+    lines = path.read_bytes().splitlines()
+    entry = json.loads(lines[index])
+    entry["text"] = "nothing happened here"
+    lines[index] = json.dumps(entry, separators=(",", ":")).encode()
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    return int(entry["seq"])
+
+
+def test_a_tampered_journal_is_found_when_the_store_opens(
+    qtbot: QtBot, window: MainWindow, core: Core, requester: Requester
+) -> None:
+    paired(core, requester)
+    core.update_settings(poll_interval_s=9)
+    page = window.history
+    qtbot.waitUntil(lambda: page.report is not None, timeout=10_000)  # checked at start…
+    assert page.report is not None
+    assert page.report.ok
+    assert not page.banner.isVisibleTo(page)  # …quietly, when intact
+    # Locked, someone edits an old entry; the owner unlocks.
+    core.lock()
+    window.refresh_screen()
+    seq = _tamper(core)
+    core.unlock(PASSPHRASE)
+    window.enter_unlocked()
+    # Nobody pressed Verify: the page says so, marks the row, and so does the section's name.
+    qtbot.waitUntil(lambda: page.banner.kind == "error", timeout=10_000)
+    assert "tampered" in page.banner.text()
+    assert f"entry #{seq}" in page.banner.text()
+    assert window.nav.item(2).text() == "History ⚠"
+    qtbot.waitUntil(lambda: page.broken_row() is not None, timeout=10_000)
+    row = page.broken_row()
+    assert row is not None
+    marked = page.table.item(row, 0)
+    assert marked.text().startswith("⚠ ")
+    assert "chain breaks here" in marked.toolTip()
+    assert marked.background().color().name() == colors(False)["err_bg"]
+    assert page.table.item(row, 4).text() == "nothing happened here"
+    others = [r for r in range(page.table.rowCount()) if r != row]
+    assert all(not page.table.item(r, 0).text().startswith("⚠") for r in others)
+    # The filters keep the mark on the row wherever it goes.
+    page.search.setText("nothing happened")
+    assert page.table.rowCount() == 1
+    assert page.broken_row() == 0

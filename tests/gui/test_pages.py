@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel
 from pytestqt.qtbot import QtBot
 
 from authenticator.core.app import Core
@@ -11,6 +12,7 @@ from authenticator.emulator.server import RunningEmulator
 from authenticator.gui.windows.main import MainWindow
 from authenticator.gui.windows.unpair import UnpairDialog
 from tests.gui.conftest import paired
+from tests.support_emulator import HEM_PASSPHRASE
 
 
 def test_hems_table_and_rename(
@@ -89,3 +91,47 @@ def test_settings_are_saved_and_refusals_explained(
     assert "https" in page.banner.text()
     assert page.broker.text() == core.settings.default_broker_url  # back to the saved value
     assert page.change_button.isVisibleTo(page)  # passphrase mode
+
+
+def test_unpairing_a_direct_pairing_asks_for_the_hem_passphrase(
+    qtbot: QtBot, window: MainWindow, core: Core, emu: RunningEmulator
+) -> None:
+    core.pair_direct(core.preview_direct(emu.urls.hems[1]), HEM_PASSPHRASE, name="desk HEM")
+    hem = core.hems()[0]
+    assert hem.source == "direct"
+    dialog = UnpairDialog(window.ctx, hem, window)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    words = " ".join(label.text() for label in dialog.findChildren(QLabel) if label.isVisible())
+    assert "broker" not in words.lower()  # a direct pairing has none
+    assert "optional" not in words.lower()
+    assert "HEM passphrase" in words
+    assert "only its owner" in words  # and why
+    assert "(needed)" in dialog.passphrase.placeholderText()
+    assert not dialog.unpair_button.isEnabled()  # nothing to try without it
+    qtbot.keyClicks(dialog.passphrase, "not the passphrase")
+    assert dialog.unpair_button.isEnabled()
+    qtbot.mouseClick(dialog.unpair_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.banner.kind == "error", timeout=10_000)
+    assert [h.name for h in core.hems()] == ["desk HEM"]  # kept
+    assert not dialog.unpair_button.isEnabled()  # the passphrase is gone: type it again
+    qtbot.keyClicks(dialog.passphrase, HEM_PASSPHRASE)
+    with qtbot.waitSignal(dialog.accepted, timeout=10_000):
+        qtbot.mouseClick(dialog.unpair_button, Qt.MouseButton.LeftButton)
+    assert core.hems() == []
+    assert dialog.result_ is not None
+    assert dialog.result_.hem == "done"
+    assert dialog.result_.broker == "not needed"
+
+
+def test_a_broker_pairing_keeps_the_passphrase_optional(
+    qtbot: QtBot, window: MainWindow, core: Core, requester: Requester
+) -> None:
+    paired(core, requester)
+    dialog = UnpairDialog(window.ctx, core.hems()[0], window)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    words = " ".join(label.text() for label in dialog.findChildren(QLabel) if label.isVisible())
+    assert "broker" in words
+    assert "(optional)" in dialog.passphrase.placeholderText()
+    assert dialog.unpair_button.isEnabled()
