@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from authenticator.core.agent_client import AgentNotRunning, AgentTimeout
 from authenticator.errors import (
     AuthenticatorError,
     DecodeError,
@@ -26,6 +27,13 @@ LOCKED = 4
 """The store could not be opened: locked, wrong passphrase, no keychain and no passphrase."""
 UNREACHABLE = 5
 """The HEM or the broker could not be reached (or did not answer in time)."""
+NO_APP = 6
+"""The desktop app is not running, and the command needs it (or there is no terminal to ask
+on instead)."""
+TIMEOUT = 7
+"""Nobody answered within ``--timeout``: the request was withdrawn."""
+PARTIAL = 8
+"""Some scopes were granted, others not (each is reported by name)."""
 
 TABLE = {
     SUCCESS: "success",
@@ -34,10 +42,17 @@ TABLE = {
     DENIED: "denied, refused, expired, cancelled or answered elsewhere",
     LOCKED: "locked: the store could not be opened",
     UNREACHABLE: "the HEM or the broker could not be reached",
+    NO_APP: "the desktop app is not running (and there is no terminal to ask on)",
+    TIMEOUT: "nobody answered within --timeout",
+    PARTIAL: "some scopes were granted, others not",
 }
 
 
 def code_for(exc: AuthenticatorError) -> int:
+    if isinstance(exc, AgentTimeout):
+        return TIMEOUT
+    if isinstance(exc, AgentNotRunning):
+        return NO_APP
     if isinstance(exc, LockedError | WrongPassphraseError | KeychainError):
         return LOCKED
     if isinstance(exc, UserCancelled | ExpiredError | NotFound | Gone):

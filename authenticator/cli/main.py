@@ -108,12 +108,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("id", metavar="ID")
     p.add_argument("--report", action="store_true", help="I didn't ask for this: report and mute")
 
-    p = command("token", "print a HEM bearer token after you approve (for scripts)")
-    p.add_argument("--scope", required=True)
+    p = command("token", "print HEM bearer tokens after you approve (for scripts)")
+    p.add_argument(
+        "--scope",
+        action="append",
+        required=True,
+        metavar="SCOPE",
+        help="the access asked for; repeat it for several in one prompt (at most 8)",
+    )
     p.add_argument("--hem", metavar="NAME")
     p.add_argument("--for", dest="period", default="15m", metavar="15m|1h|8h|24h")
     p.add_argument("--write", action="store_true")
     p.add_argument("--reason", help="a few words shown with the request")
+    p.add_argument(
+        "--export",
+        action="store_true",
+        help="print NAME=TOKEN lines for eval (ENCEDO_TOKEN_<SCOPE>)",
+    )
+    p.add_argument(
+        "--timeout",
+        type=float,
+        metavar="SECONDS",
+        help="give up (exit code 7) when nobody answered in SECONDS",
+    )
+
+    p = command("grants", "access in use: tokens that have not expired, remembered rules")
+    p.add_argument("--forget", metavar="RULE", help="forget a remembered rule by id, or 'all'")
 
     p = command("unpair", "unpair a HEM")
     p.add_argument("name", metavar="NAME")
@@ -125,7 +145,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     p = command("journal", "what happened, newest first")
-    p.add_argument("--verify", action="store_true", help="check the journal's chain")
+    p.add_argument(
+        "--verify",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="FILE",
+        help="check the journal's chain (or that of an exported FILE)",
+    )
+    p.add_argument("--export", metavar="FILE", help="write the journal to FILE for an audit")
     p.add_argument("--limit", type=int, default=50, metavar="N")
 
     command("lock", "lock the running app")
@@ -133,7 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _handlers() -> dict[str, Handler]:
-    from authenticator.cli.commands import hems, journal, misc, pair, requests, token
+    from authenticator.cli.commands import grants, hems, journal, misc, pair, requests, token
 
     return {
         "emulator": misc.emulator,
@@ -144,6 +172,7 @@ def _handlers() -> dict[str, Handler]:
         "approve": requests.approve,
         "deny": requests.deny,
         "token": token.run,
+        "grants": grants.run,
         "journal": journal.run,
         "lock": misc.lock,
     }

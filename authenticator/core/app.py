@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from authenticator.core import pairing as pairing_service
 from authenticator.core import unpair as unpair_service
@@ -23,10 +22,12 @@ from authenticator.core.broker_round import BrokerRound
 from authenticator.core.clock import Clock
 from authenticator.core.direct import DirectPath, Pasted, read_pasted
 from authenticator.core.expiry import Expiry
+from authenticator.core.grants import GrantView
 from authenticator.core.inbox import Entry, Inbox
 from authenticator.core.intake import Intake
-from authenticator.core.journal_kinds import JournalRecord, Renamed
+from authenticator.core.journal_kinds import JournalRecord, Kind, Renamed, RuleRecord
 from authenticator.core.listener import CoreListener, ListenerHub
+from authenticator.core.lockwait import LockWait
 from authenticator.core.model import (
     AccessRequest,
     DirectPreview,
@@ -34,11 +35,13 @@ from authenticator.core.model import (
     HemView,
     Outcome,
     PairingPreview,
+    PartResult,
     Program,
 )
 from authenticator.core.netfactory import NetFactory
 from authenticator.core.poller import Poller
-from authenticator.core.remember import Remembered
+from authenticator.core.programs import ProgramAsk, ProgramAsks, Ticket
+from authenticator.core.remember import Remembered, Rule
 from authenticator.core.session import Rng, Session
 from authenticator.core.unpair import UnpairResult
 from authenticator.errors import AuthenticatorError, DecodeError, StateError
@@ -78,8 +81,8 @@ class Core:
         self._direct = DirectPath(session, self._intake)
         self._broker_round = BrokerRound(session, self.inbox, self._intake, self._answers)
         self.poller = Poller(session, self._broker_round.run, self._locked_round)
-        self._waiting_locked = 0
-        self._waiting_lock = threading.Lock()
+        self._programs = ProgramAsks(session, self._direct, self._answers)
+        self._lockwait = LockWait(lambda: session.locked, session.hub.locked_waiting)
         self.expiry = Expiry(
             self._answers.expire_due,
             self.inbox.next_due,
@@ -157,15 +160,19 @@ class Core:
         self._set_waiting(self._broker_round.count_waiting())
 
     def _set_waiting(self, count: int) -> None:
-        with self._waiting_lock:
-            changed, self._waiting_locked = count != self._waiting_locked, count
-        if changed:
-            self.hub.locked_waiting(count)
+        """The broker's count; listeners hear it plus the programs waiting (core/lockwait.py)."""
+        self._lockwait.set_broker(count)
 
     @property
     def waiting_while_locked(self) -> int:
-        """Requests known to wait for the owner to unlock (0 when unlocked)."""
-        return self._waiting_locked
+        """Requests known to wait for the owner to unlock: broker requests and local programs
+        that asked while locked (0 when unlocked)."""
+        return self._lockwait.total
+
+    def wait_unlocked(self, stop: Callable[[], bool]) -> bool:
+        """Block while the app is locked (counted in :attr:`waiting_while_locked`); ``False``
+        as soon as ``stop()`` says the waiter went away, ``True`` once the owner unlocked."""
+        return self._lockwait.wait(stop)
 
     def check_now(self) -> None:
         """Ask the poller for a broker round at once (it keeps its own online state)."""
@@ -199,7 +206,7 @@ class Core:
 
     def unlock(self, passphrase: str | None = None) -> None:
         self.session.unlock(passphrase)
-        self._set_waiting(0)
+        self._lockwait.unlocked()  # programs that waited go on; the count is 0
         self.check_now()  # what waited is fetched and shown now
 
     def lock(self, reason: str = "") -> None:
@@ -332,8 +339,23 @@ class Core:
         write: bool = False,
         *,
         remember: bool = False,
+        renew: bool = False,
+        code: int | None = None,
+        write_scopes: frozenset[str] | None = None,
     ) -> Grant:
-        return self._answers.approve(request_id, period, write, remember=remember)
+        """Approve a pending request (core/answers.py ``Answers.approve``): ``remember`` and
+        ``renew`` keep the owner's "don't ask again" / "renew without asking until I lock" for a
+        local program; ``code`` is the code picked when ``request.codes`` offers some;
+        ``write_scopes`` names the parts of a bundle that get write access."""
+        return self._answers.approve(
+            request_id,
+            period,
+            write,
+            remember=remember,
+            renew=renew,
+            code=code,
+            write_scopes=write_scopes,
+        )
 
     def grant(self, entry: Entry, period: Period, write: bool) -> Grant:
         """Approve a request that was never shown (a remembered program's, for the agent)."""
@@ -369,6 +391,52 @@ class Core:
             reason=reason,
             quiet=quiet,
         )
+
+    def ask_hem_many(
+        self,
+        scopes: Sequence[str],
+        *,
+        hem: str | None = None,
+        period: Period = Period.MIN15,
+        write: bool = False,
+        program: Program | None = None,
+        reason: str | None = None,
+    ) -> tuple[Entry | None, tuple[PartResult, ...]]:
+        """Ask the HEM for several scopes as one request (a bundle): the entry (``None`` when
+        no scope could be asked for) and why each failed scope failed."""
+        return self._direct.ask_many(
+            scopes, hem=hem, period=period, write=write, program=program, reason=reason
+        )
+
+    def ask_program(self, ask: ProgramAsk) -> Ticket:
+        """A local program's ask (the agent's): renewal, merge, rules, code matching, then a
+        prompt — see core/programs.py."""
+        return self._programs.ask(ask)
+
+    # ------------------------------------------------------------------ access in use
+
+    def grants(self) -> list[GrantView]:
+        """Every token handed out that has not expired (no tokens: who, what, until when)."""
+        return self.session.grants.current(self.clock.now())
+
+    def rules(self) -> list[Rule]:
+        """Every remembered rule in force ("don't ask again", "renew without asking")."""
+        return self.session.remembered.rules(self.clock.now())
+
+    def forget_rule(self, rule_id: str) -> Rule | None:
+        """Forget one remembered rule (journalled); ``None`` when there is none by that id."""
+        rule = self.session.remembered.forget(rule_id)
+        if rule is not None:
+            kind = "renew without asking" if rule.kind == "renew" else "don't ask again"
+            self.record(
+                RuleRecord(
+                    Kind.RULE_FORGOTTEN,
+                    rule.hem,
+                    f"Forgot for {rule.program}: {kind} for {rule.title.lower()}.",
+                    {"rule": rule.id, "program": rule.program, "scope": rule.scope},
+                )
+            )
+        return rule
 
     def remembered_allows(
         self, program: Program, hem: str | None, scope: str, *, period: Period, write: bool

@@ -15,15 +15,24 @@ from __future__ import annotations
 
 import secrets
 import string
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import NoReturn
 
+from authenticator.core.bundles import MAX_SCOPES, BundleRoute
 from authenticator.core.hemclock import CheckinResult, anchorable, check_in, checkin_backend
 from authenticator.core.inbox import Entry
 from authenticator.core.intake import Intake, Show, TurnAway
-from authenticator.core.journal_kinds import HemClockNote, RejectReason, RequestRejected
-from authenticator.core.model import AccessRequest, Program
+from authenticator.core.journal_kinds import (
+    FieldValue,
+    HemClockNote,
+    RejectReason,
+    RequestRejected,
+)
+from authenticator.core.model import AccessRequest, PartResult, Program, ScopePart, why_not
 from authenticator.core.pairings import hem_url_of, keys_of, pinned_cert_of
-from authenticator.core.routes import LocalRoute, PastedRoute, jti_key
+from authenticator.core.routes import LocalRoute, PastedRoute, Route, jti_key
 from authenticator.core.session import Session
 from authenticator.errors import (
     AlreadyAnsweredError,
@@ -36,6 +45,7 @@ from authenticator.errors import (
     NoSuchHemError,
     ProtocolError,
     StateError,
+    UnknownScopeError,
 )
 from authenticator.protocol.access import AuthReq, open_authreq
 from authenticator.protocol.keys import KeyPair
@@ -76,6 +86,22 @@ def _clean_note(note: str | None) -> Outside | None:
     """A requester's note in a pasted request, as display text (not verified)."""
     text = clean(note, Origin.REQUESTER, limit=LIMITS.note)
     return text or None
+
+
+def _shown_scope(scope: str) -> str:
+    """A scope as a program wrote it, as display text (its claim: it may be anything)."""
+    return clean(scope, Origin.PROGRAM, limit=LIMITS.scope).text
+
+
+@dataclass(frozen=True, slots=True)
+class _Fetched:
+    """One scope the HEM sealed as asked: its route, its words, and the key check's warnings."""
+
+    route: LocalRoute
+    part: ScopePart
+    warnings: tuple[str, ...]
+    created: int
+    expires_at: int
 
 
 class Pasted:
@@ -119,6 +145,8 @@ class DirectPath:
         program: Program | None = None,
         reason: str | None = None,
         quiet: bool = False,
+        renews_until: int | None = None,
+        code: int | None = None,
     ) -> Entry:
         """Ask the HEM for an ``authreq`` for ``scope`` and let it in for the person to answer
         (``quiet``: build the request without showing or announcing it)."""
@@ -128,6 +156,108 @@ class DirectPath:
         if write and not info.write_possible:
             raise StateError("Write access cannot be granted for this kind of request.")
         rec = self._s.pairing(hem)
+        fetched = self._fetch(rec, scope)
+        request = self._request(
+            rec,
+            (fetched,),
+            program=program,
+            reason=reason,
+            period=period,
+            write=write,
+            renews_until=renews_until,
+            warnings=(),
+        )
+        entry = Entry(request, fetched.route)
+        if not quiet:
+            self._show(entry, code)
+        return entry
+
+    def ask_many(
+        self,
+        scopes: Sequence[str],
+        *,
+        hem: str | None = None,
+        period: Period = Period.MIN15,
+        write: bool = False,
+        program: Program | None = None,
+        reason: str | None = None,
+        quiet: bool = False,
+        renews_until: int | None = None,
+        code: int | None = None,
+    ) -> tuple[Entry | None, tuple[PartResult, ...]]:
+        """Ask the HEM for one ``authreq`` per scope (each verified as :meth:`ask` does) and let
+        them in as one request — a *bundle* when more than one got through.
+
+        Returns the entry (``None`` when no scope could be asked for) and a result for each
+        scope that failed (by the scope as asked): an unknown scope is refused without asking,
+        a HEM that refuses or cannot be reached costs only that scope. ``write`` applies to
+        the scopes where write access is possible. Raises only for the request as a whole
+        (locked, no such HEM, too many scopes).
+        """
+        if self._s.locked:
+            raise LockedError()
+        asked = list(dict.fromkeys(scopes))  # the same scope twice is asked once
+        if not asked:
+            raise DecodeError("Name at least one scope.")
+        if len(asked) > MAX_SCOPES:
+            raise DecodeError(
+                f"At most {MAX_SCOPES} scopes can be asked for at once ({len(asked)} were "
+                "named); split them into several requests."
+            )
+        rec = self._s.pairing(hem)
+        failed: dict[str, AuthenticatorError] = {}
+        known = []
+        for scope in asked:
+            if describe(scope).known:
+                known.append(scope)
+            else:
+                failed[scope] = UnknownScopeError()
+        got: dict[str, _Fetched] = {}
+
+        def fetch(scope: str) -> None:
+            try:
+                got[scope] = self._fetch(rec, scope)
+            except AuthenticatorError as exc:
+                failed[scope] = exc
+
+        if known:
+            # The first alone (it may check the HEM's clock in), then the rest at once.
+            fetch(known[0])
+            if len(known) > 1:
+                with ThreadPoolExecutor(len(known) - 1, thread_name_prefix="ask") as pool:
+                    list(pool.map(fetch, known[1:]))
+        failures = tuple(
+            PartResult(scope, error=failed[scope]) for scope in asked if scope in failed
+        )
+        fetched = tuple(got[scope] for scope in asked if scope in got)
+        if not fetched:
+            return None, failures
+        warnings = tuple(
+            f"Not asked for: {_shown_scope(r.scope)} — {why_not(r.error)}."
+            for r in failures
+            if r.error is not None
+        )
+        request = self._request(
+            rec,
+            fetched,
+            program=program,
+            reason=reason,
+            period=period,
+            write=write,
+            renews_until=renews_until,
+            warnings=warnings,
+        )
+        route: Route = (
+            fetched[0].route if len(fetched) == 1 else BundleRoute(tuple(f.route for f in fetched))
+        )
+        entry = Entry(request, route)
+        if not quiet:
+            self._show(entry, code)
+        return entry, failures
+
+    def _fetch(self, rec: PairingRecord, scope: str) -> _Fetched:
+        """One verified ``authreq`` of ``rec`` for ``scope`` (its signature, its scope tag, the
+        scope it seals), with its route and the key check of a key-use scope."""
         url, pinned = hem_url_of(rec), pinned_cert_of(rec)
 
         def ask_once() -> AuthReq:
@@ -175,35 +305,62 @@ class DirectPath:
             )
         info = describe(opened)
         key = self._intake.check_key(rec, info)
-        request = AccessRequest(
+        return _Fetched(
+            route=LocalRoute(authreq, reading),
+            part=ScopePart(opened, info, key.label),
+            warnings=key.warnings,
+            created=now,
+            expires_at=authreq.exp - offset,
+        )
+
+    def _request(
+        self,
+        rec: PairingRecord,
+        fetched: tuple[_Fetched, ...],
+        *,
+        program: Program | None,
+        reason: str | None,
+        period: Period,
+        write: bool,
+        renews_until: int | None,
+        warnings: tuple[str, ...],
+    ) -> AccessRequest:
+        first = fetched[0]
+        return AccessRequest(
             id=new_request_id("L"),
             hem=rec.name,
             hem_hostname=rec.hostname,
             source="local",
-            scope=opened,
-            info=info,
-            created=now,
-            expires_at=authreq.exp - offset,
+            scope=first.part.scope,
+            info=first.part.info,
+            created=first.created,
+            expires_at=min(f.expires_at for f in fetched),
             program=program,
             reason=_clean_reason(reason),
-            key_name=key.label,
-            warnings=(*key.warnings, *_program_warnings(program)),
+            key_name=first.part.key_name,
+            warnings=(
+                *(w for f in fetched for w in f.warnings),
+                *warnings,
+                *_program_warnings(program),
+            ),
             default_period=period,
-            default_write=write,
+            default_write=write and any(f.part.write_possible for f in fetched),
+            bundle=tuple(f.part for f in fetched) if len(fetched) > 1 else (),
+            renews_until=renews_until,
         )
-        entry = Entry(request, LocalRoute(authreq, reading))
-        if not quiet:
-            self._intake.apply(
-                Show(
-                    entry,
-                    {
-                        "program": program.describe() if program else None,
-                        "path": program.path if program else None,
-                        "reason": request.reason,
-                    },
-                )
-            )
-        return entry
+
+    def _show(self, entry: Entry, code: int | None) -> None:
+        program, request = entry.request.program, entry.request
+        details: dict[str, FieldValue] = {
+            "program": program.describe() if program else None,
+            "path": program.path if program else None,
+            "reason": request.reason,
+        }
+        if request.is_bundle:
+            details["scopes"] = " ".join(request.scopes)
+        if request.is_renewal:
+            details["renews_until"] = request.renews_until
+        self._intake.apply(Show(entry, details, code=code))
 
     def open_pasted(self, pasted: Pasted) -> AccessRequest:
         """Open a pasted ``authreq`` (already parsed) and let it in."""

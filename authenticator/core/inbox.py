@@ -59,6 +59,8 @@ class Entry:
     claimed: bool = False
     answer_may_have_arrived: bool = False
     """An earlier answer got no reply (timeout, dropped): the broker may have it already."""
+    code: int | None = None
+    """Code matching: the code the requester shows (``request.codes`` offers it among decoys)."""
 
 
 class Inbox:

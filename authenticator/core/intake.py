@@ -8,11 +8,13 @@ error the asker should see. Nothing else puts a request in the inbox.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from authenticator.core.codes import code_from_note, offer
 from authenticator.core.inbox import Entry, Inbox
 from authenticator.core.journal_kinds import FieldValue, JournalRecord, RequestShown
 from authenticator.core.keynames import KeyCheck
@@ -33,13 +35,17 @@ class Show:
     """Let the request in: put it in the inbox (listeners are told) and journal that it was shown.
 
     ``journal`` is false when it was journalled already (the same broker event listed again);
-    ``remember`` names handled-memory keys to write once it is shown.
+    ``remember`` names handled-memory keys to write once it is shown. ``code``: the code the
+    requester shows, when the owner must match it (a local program's, see core/codes.py);
+    without one, a requester's note stating ``code:NN`` asks for matching unless the setting
+    ``code_matching`` is off.
     """
 
     entry: Entry
     details: Mapping[str, FieldValue] = field(default_factory=dict)
     journal: bool = True
     remember: tuple[str, ...] = ()
+    code: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,10 +96,24 @@ class Intake:
 
         return self._s.key_names.check(rec.name, info, now=self._s.now(), fetch=fetch)
 
+    def _offer_codes(self, show: Show) -> None:
+        """Code matching: the requester's code among two decoys, on the request; the right one
+        stays on the entry (the prompt never marks it)."""
+        entry = show.entry
+        code = show.code
+        if code is None and self._s.settings.code_matching != "off":
+            note = entry.request.note
+            code = code_from_note(note.text if note is not None else None)
+        if code is None:
+            return
+        entry.code = code
+        entry.request = dataclasses.replace(entry.request, codes=offer(code))
+
     def apply(self, verdict: Verdict) -> Entry | None:
         """Carry ``verdict`` out. Returns the entry shown (``None`` when the same id is already
         pending, or the request was turned away without an error to raise)."""
         if isinstance(verdict, Show):
+            self._offer_codes(verdict)
             if not self._inbox.add(verdict.entry):
                 return None
             if verdict.journal:

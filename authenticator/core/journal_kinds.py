@@ -42,6 +42,7 @@ __all__ = [
     "RequestGone",
     "RequestRejected",
     "RequestShown",
+    "RuleRecord",
     "SettingChanged",
     "TokenIssued",
     "UnpairOutcome",
@@ -68,6 +69,8 @@ class Kind(enum.StrEnum):
     WITHDRAWN = "request.withdrawn"
     FAILED = "request.failed"
     TOKEN_ISSUED = "token.issued"  # noqa: S105 - a journal kind, not a secret
+    RULE_ADDED = "remember.added"
+    RULE_FORGOTTEN = "remember.forgotten"
     UNPAIRED = "unpair.done"
     UNPAIRED_LOCAL = "unpair.local"
     UNPAIR_FAILED = "unpair.failed"
@@ -151,6 +154,7 @@ def _request_fields(request: AccessRequest) -> dict[str, FieldValue]:
 
 _APP_KINDS = frozenset({Kind.STORE_CREATED, Kind.UNLOCKED, Kind.LOCKED, Kind.PROTECTION_CHANGED})
 _UNPAIR_KINDS = frozenset({Kind.UNPAIRED, Kind.UNPAIRED_LOCAL, Kind.UNPAIR_FAILED})
+_RULE_KINDS = frozenset({Kind.RULE_ADDED, Kind.RULE_FORGOTTEN})
 
 
 @dataclass(frozen=True, slots=True)
@@ -320,6 +324,24 @@ class TokenIssued(JournalRecord):
 
     def line(self) -> Line:
         return Line(Kind.TOKEN_ISSUED, self.text, self.hem, "issued", self.details)
+
+
+@dataclass(frozen=True, slots=True)
+class RuleRecord(JournalRecord):
+    """The owner asked not to be asked again (or to renew without asking) for a program, or
+    forgot such a rule (locking forgets them all, journalled as the lock)."""
+
+    kind: Kind
+    hem: str
+    text: str
+    details: Mapping[str, FieldValue] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.kind not in _RULE_KINDS:
+            raise ValueError(f"{self.kind} is not a remembered-rule event")
+
+    def line(self) -> Line:
+        return Line(self.kind, self.text, self.hem, None, self.details)
 
 
 @dataclass(frozen=True, slots=True)

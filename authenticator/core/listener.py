@@ -37,7 +37,12 @@ class CoreListener(Protocol):
 
     def locked_waiting(self, count: int) -> None:
         """While locked: ``count`` requests wait for the owner to unlock (no details: the keys
-        that would open them are locked away). ``0`` when none (or after unlocking)."""
+        that would open them are locked away) — broker requests and local programs that asked
+        while locked. ``0`` when none (or after unlocking)."""
+
+    def grants_changed(self) -> None:
+        """Access in use changed: a token was handed out or withheld, or a remembered rule was
+        added or forgotten (``Core.grants()`` / ``Core.rules()`` say what is there now)."""
 
 
 class ListenerHub:
@@ -93,3 +98,6 @@ class ListenerHub:
 
     def notice(self, message: str) -> None:
         self._call("notice", message)
+
+    def grants_changed(self) -> None:
+        self._call("grants_changed")

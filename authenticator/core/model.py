@@ -10,6 +10,17 @@ import enum
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
+from authenticator.errors import (
+    AuthenticatorError,
+    ExpiredError,
+    HemClockError,
+    IntegrityError,
+    NetTimeoutError,
+    ServerError,
+    TransportError,
+    Unavailable,
+    UnknownScopeError,
+)
 from authenticator.net.tls import CertificateInfo
 from authenticator.protocol.access import IpInfo
 from authenticator.protocol.outside import LIMITS, Origin, Outside, clean
@@ -29,8 +40,11 @@ __all__ = [
     "HemView",
     "Outcome",
     "PairingPreview",
+    "PartResult",
     "Program",
+    "ScopePart",
     "Source",
+    "why_not",
 ]
 
 Source = Literal["broker", "local", "link"]
@@ -123,6 +137,57 @@ _ASKER: dict[str, str] = {
 
 
 @dataclass(frozen=True, slots=True)
+class ScopePart:
+    """One scope of a request: the verified scope, its words, and what the HEM itself calls the
+    key a key-use scope names (when the app could ask)."""
+
+    scope: str
+    info: ScopeInfo
+    key_name: Outside | None = None
+
+    @property
+    def title(self) -> str:
+        return self.info.title
+
+    @property
+    def write_possible(self) -> bool:
+        return self.info.write_possible
+
+    def phrase_for(self, hem: str) -> str:
+        return self.info.phrase_for(hem)
+
+    def to_json(self, hem: str) -> dict[str, object]:
+        return {
+            "scope": self.scope,
+            "title": self.title,
+            "phrase": self.phrase_for(hem),
+            "write_possible": self.write_possible,
+            "key_name": self.key_name.text if self.key_name is not None else None,
+            "details": [list(d) for d in self.info.details],
+        }
+
+
+def why_not(exc: AuthenticatorError) -> str:
+    """Why a scope got nothing, in the app's own words (never the peer's)."""
+    reasons: tuple[tuple[type[AuthenticatorError], str], ...] = (
+        (UnknownScopeError, "this app does not know this access"),
+        (HemClockError, "the HEM's clock is wrong"),
+        (NetTimeoutError, "the HEM did not answer in time"),
+        (TransportError, "the HEM could not be reached"),
+        (Unavailable, "the HEM is busy or unavailable"),
+        (ServerError, "the HEM refused it"),
+        (IntegrityError, "the HEM's answer failed its check"),
+        (ExpiredError, "it expired"),
+    )
+    return next((words for kind, words in reasons if isinstance(exc, kind)), "it failed")
+
+
+def _joined(items: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+
+
+@dataclass(frozen=True, slots=True)
 class AccessRequest:
     """A pending request to approve or deny.
 
@@ -135,6 +200,15 @@ class AccessRequest:
     rows of :meth:`claims`, never inside that sentence. ``key_name`` is what the HEM itself
     calls the key a key-use request names (when the app could ask it); ``warnings`` are the
     app's own loud sentences about a mismatch.
+
+    Several scopes asked at once (a local program's *bundle*) are one request: ``bundle`` lists
+    every part in the order asked (``scope``/``info``/``key_name`` are then the first part's),
+    :attr:`title` and :attr:`text` name them all, and one answer (one period) covers them all;
+    :attr:`parts` is the list for any request (one part when it is not a bundle).
+    ``renews_until``: the program still holds a token for every scope asked, valid until then
+    (the request extends it: a *renewal*). ``codes``: code matching — the three codes the owner
+    chooses from (the requester's claimed code among two decoys, shuffled); empty when the
+    request needs no code.
     """
 
     id: str
@@ -153,14 +227,47 @@ class AccessRequest:
     warnings: tuple[str, ...] = ()
     default_period: Period = Period.MIN15
     default_write: bool = False
+    bundle: tuple[ScopePart, ...] = ()
+    renews_until: int | None = None
+    codes: tuple[int, ...] = ()
+
+    @property
+    def parts(self) -> tuple[ScopePart, ...]:
+        """Every scope asked, in order (one part for a request that is not a bundle)."""
+        return self.bundle or (ScopePart(self.scope, self.info, self.key_name),)
+
+    @property
+    def scopes(self) -> tuple[str, ...]:
+        return tuple(p.scope for p in self.parts)
+
+    @property
+    def is_bundle(self) -> bool:
+        return len(self.bundle) > 1
+
+    @property
+    def is_renewal(self) -> bool:
+        return self.renews_until is not None
 
     @property
     def write_possible(self) -> bool:
-        return self.info.write_possible
+        """Whether write access can be granted (to at least one part of a bundle)."""
+        return any(p.write_possible for p in self.parts)
 
     @property
     def title(self) -> str:
-        return self.info.title
+        """``List the keys``; ``3 accesses: List the keys, Read the log, …``; ``Renew: …``."""
+        parts = self.parts
+        base = (
+            f"{len(parts)} accesses: {', '.join(p.title for p in parts)}"
+            if len(parts) > 1
+            else self.info.title
+        )
+        return f"Renew: {base}" if self.is_renewal else base
+
+    @property
+    def phrase(self) -> str:
+        """What is asked, completing "… wants to": ``list the keys on my-hem and read …``."""
+        return _joined([p.phrase_for(self.hem) for p in self.parts])
 
     @property
     def asker(self) -> str:
@@ -180,7 +287,11 @@ class AccessRequest:
     @property
     def text(self) -> str:
         """What is asked, from the verified scope alone: ``Someone wants to list the keys on
-        my-hem.``"""
+        my-hem.``; for a renewal ``… asks to renew its access to list the keys on my-hem.``"""
+        if self.is_renewal:
+            return f"{self.asker} asks to renew its access to {self.phrase}."
+        if self.bundle:
+            return f"{self.asker} wants to {self.phrase}."
         return self.info.text(hem=self.hem, who=self.asker)
 
     def claims(self) -> tuple[tuple[str, Outside], ...]:
@@ -204,16 +315,44 @@ class AccessRequest:
             origin = Origin.PROGRAM if self.source == "local" else Origin.REQUESTER
             rows.append(("Reason", _shown(self.reason, origin, LIMITS.reason)))
         rows.append(("Their note", self.note))
-        rows.append(("Key name", self.key_name))
-        rows.extend(self.info.stated)
+        for part in self.parts:  # a bundle's rows say which part they belong to
+            of = f" ({part.info.key.short_kid})" if self.bundle and part.info.key else ""
+            rows.append((f"Key name{of}", part.key_name))
+            rows.extend((f"{name}{of}", value) for name, value in part.info.stated)
         # Cleaned where they came in; cleaning again (idempotent) keeps this true for requests
         # built any other way.
         return tuple(
             (value.row(name), _shown(value.text, value.origin)) for name, value in rows if value
         )
 
-    def grant_text(self, period: Period, write: bool) -> str:
-        return grant_text(self.info, period, write=write)
+    def write_parts(
+        self, write: bool, write_scopes: frozenset[str] | None = None
+    ) -> tuple[bool, ...]:
+        """Write access per part: ``write_scopes`` names the parts that get it; else ``write``
+        applies to every part where write access is possible."""
+        if write_scopes is None:
+            return tuple(write and p.write_possible for p in self.parts)
+        return tuple(p.scope in write_scopes and p.write_possible for p in self.parts)
+
+    def grant_text(
+        self, period: Period, write: bool, write_scopes: frozenset[str] | None = None
+    ) -> str:
+        """Exactly what Approve grants: ``Allow read-only for 1 h``, ``Allow all 3 for 15 min``,
+        ``Renew for 1 h`` …"""
+        parts = self.parts
+        if len(parts) == 1:
+            text = grant_text(self.info, period, write=write)
+        else:
+            writes = self.write_parts(write, write_scopes)
+            text = f"Allow all {len(parts)} for {period.label}"
+            if any(writes):
+                with_write = [
+                    p.scope.split("#", 1)[0] for p, w in zip(parts, writes, strict=True) if w
+                ]
+                text += f", with write access to {_joined(with_write)}"
+            elif self.write_possible:
+                text += ", read-only"
+        return "Renew" + text.removeprefix("Allow") if self.is_renewal else text
 
     def seconds_left(self, now: int) -> int:
         return max(0, self.expires_at - now)
@@ -242,12 +381,36 @@ class AccessRequest:
             "write_requested": self.info.write_requested,
             "known": self.info.known,
             "details": [list(d) for d in self.info.details],
+            "scopes": list(self.scopes),
+            "parts": [p.to_json(self.hem) for p in self.parts],
+            "renews_until": self.renews_until,
+            "codes": list(self.codes),
         }
 
 
 @dataclass(frozen=True, slots=True)
+class PartResult:
+    """How one scope of an answer ended: what was granted and its token (where the source hands
+    one out), or the error that stopped that scope. ``scope`` is the scope as asked."""
+
+    scope: str
+    granted: str | None = None
+    token: str | None = field(default=None, repr=False)
+    error: AuthenticatorError | None = field(default=None, compare=False)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.granted is not None
+
+
+@dataclass(frozen=True, slots=True)
 class Grant:
-    """What an approval produced. ``token`` only for local and pasted requests."""
+    """What an approval produced. ``token`` only for local and pasted requests.
+
+    ``results`` has one entry per part of the request (a bundle's scopes, in order): its granted
+    scope and token, or why that scope got none; ``scope`` and ``token`` are the first granted
+    part's (the only one for a request that is not a bundle).
+    """
 
     request_id: str
     scope: str
@@ -255,6 +418,7 @@ class Grant:
     write: bool
     exp: int
     token: str | None = field(default=None, repr=False)
+    results: tuple[PartResult, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

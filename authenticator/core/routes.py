@@ -16,7 +16,8 @@ Adding a source means adding one class that satisfies :class:`Route`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from authenticator.core.hemclock import ClockReading, grant_base
@@ -29,6 +30,7 @@ from authenticator.errors import (
     HandledElsewhere,
     NetError,
     NotFound,
+    StateError,
 )
 from authenticator.protocol.access import (
     AuthReq,
@@ -43,12 +45,14 @@ from authenticator.store.records import PairingRecord
 
 __all__ = [
     "BrokerRoute",
+    "Delivered",
     "Gone",
     "LocalRoute",
     "PastedRoute",
     "Route",
     "Source",
     "jti_key",
+    "only",
 ]
 
 Source = Literal["broker", "local", "link"]
@@ -63,6 +67,23 @@ def jti_key(jti: str) -> str:
         return f"jti|{b64encode(b64decode(jti, what='request id (jti)'))}"
     except DecodeError:
         return f"jti|{jti[:400]}"
+
+
+@dataclass(frozen=True, slots=True)
+class Delivered:
+    """What answering one part of a request produced: the bearer token where the source hands
+    one out, or the error that stopped that part (only a route of several parts reports a
+    part's error instead of raising it)."""
+
+    token: str | None = field(default=None, repr=False)
+    error: AuthenticatorError | None = None
+
+
+def only(granted: Sequence[str]) -> str:
+    """The one granted scope of a route that answers a single scope."""
+    if len(granted) != 1:
+        raise StateError("This request asks for one access; it cannot grant several.")
+    return granted[0]
 
 
 class Route(Protocol):
@@ -96,9 +117,17 @@ class Route(Protocol):
         ...
 
     def answer(
-        self, net: NetFactory, rec: PairingRecord, *, granted: str, period: Period, base: int
-    ) -> str | None:
-        """Deliver an approval; returns the bearer token where this source hands one out."""
+        self,
+        net: NetFactory,
+        rec: PairingRecord,
+        *,
+        granted: Sequence[str],
+        period: Period,
+        base: int,
+    ) -> tuple[Delivered, ...]:
+        """Deliver an approval of every part (``granted``: the scope granted for each, in the
+        request's order); returns what each produced, with the bearer token where this source
+        hands one out. Raises when nothing was delivered."""
         ...
 
     def refuse(self, net: NetFactory) -> str:
@@ -149,15 +178,23 @@ class BrokerRoute:
         return now
 
     def answer(
-        self, net: NetFactory, rec: PairingRecord, *, granted: str, period: Period, base: int
-    ) -> str | None:
+        self,
+        net: NetFactory,
+        rec: PairingRecord,
+        *,
+        granted: Sequence[str],
+        period: Period,
+        base: int,
+    ) -> tuple[Delivered, ...]:
         keys = keys_of(rec)
-        authreply = build_authreply(keys, jti=self.jti, granted=granted, period=period, now=base)
+        authreply = build_authreply(
+            keys, jti=self.jti, granted=only(granted), period=period, now=base
+        )
         mac = authreply_mac(keys.aid, self.event.epk, authreply)
         net.broker(self.broker_url).answer_event(
             self.event.event_id, self.pid, allow_body(authreply, mac)
         )
-        return None
+        return (Delivered(),)
 
     def refuse(self, net: NetFactory) -> str:
         try:
@@ -241,9 +278,15 @@ class LocalRoute(_AtTheHem):
         return grant_base(now, self.reading)
 
     def answer(
-        self, net: NetFactory, rec: PairingRecord, *, granted: str, period: Period, base: int
-    ) -> str | None:
-        return self._redeem(net, rec, granted, period, base)
+        self,
+        net: NetFactory,
+        rec: PairingRecord,
+        *,
+        granted: Sequence[str],
+        period: Period,
+        base: int,
+    ) -> tuple[Delivered, ...]:
+        return (Delivered(self._redeem(net, rec, only(granted), period, base)),)
 
     def withdrawn(self) -> str:
         return "The program withdrew its request."
@@ -264,9 +307,15 @@ class PastedRoute(_AtTheHem):
         return now
 
     def answer(
-        self, net: NetFactory, rec: PairingRecord, *, granted: str, period: Period, base: int
-    ) -> str | None:
-        return self._redeem(net, rec, granted, period, base)
+        self,
+        net: NetFactory,
+        rec: PairingRecord,
+        *,
+        granted: Sequence[str],
+        period: Period,
+        base: int,
+    ) -> tuple[Delivered, ...]:
+        return (Delivered(self._redeem(net, rec, only(granted), period, base)),)
 
     def withdrawn(self) -> str:
         return "The pasted request was closed."

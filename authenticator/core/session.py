@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 from authenticator.core import autostart
 from authenticator.core.clock import Clock, SystemClock
+from authenticator.core.grants import GrantRegistry
 from authenticator.core.hemclock import ClockKeeper
 from authenticator.core.journal_kinds import AppEvent, JournalRecord, Kind, Recorder, SettingChanged
 from authenticator.core.keynames import KeyNames
@@ -69,7 +70,9 @@ class Session:
         self.kdf = kdf
         self.hub = ListenerHub()
         self.handled = HandledRequests(paths)
-        self.remembered = Remembered()
+        self.remembered = Remembered(on_change=self.hub.grants_changed)
+        # Tokens in use outlive a lock (a HEM token cannot be revoked): see core/grants.py.
+        self.grants = GrantRegistry(on_change=self.hub.grants_changed)
         self.key_names = KeyNames()
         self.poll_list = PollList(paths)
         self.clock_keeper = ClockKeeper(self.now)

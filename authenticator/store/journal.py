@@ -18,6 +18,12 @@ newline included, then fsynced. Bytes after the last newline can only be an inte
 authoritative. If that fragment was the tail of a real entry, the head still names it and
 ``verify`` reports it missing.
 
+**Export** (``journal --export FILE``, for audits): a header line, then every entry as it is in
+the journal. The header says how many entries follow and which one is the last (its ``seq`` and
+``mac``), with a keyed tag (HMAC with the journal key) over it, so :meth:`Journal.verify_export`
+— with the vault open, the key never leaves it — checks the chain of the exported entries and
+finds an export that was edited, reordered, cut short or padded, naming the first bad entry.
+
 Pruning replaces a prefix of the journal by one marker entry (kind ``journal.pruned``) with
 ``fields = {"count": entries pruned so far, "anchor": mac of the last dropped entry}``; the
 marker's mac chains from the anchor, and the next kept entry still chains from the anchor, so the
@@ -45,13 +51,25 @@ from authenticator.store.atomic import fsync_dir, read_private, write_error, wri
 from authenticator.store.filelock import store_lock
 from authenticator.store.paths import AppPaths
 
-__all__ = ["PRUNED_KIND", "FieldValue", "Journal", "JournalEntry", "VerifyReport"]
+__all__ = [
+    "EXPORT_FORMAT",
+    "PRUNED_KIND",
+    "FieldValue",
+    "Journal",
+    "JournalEntry",
+    "VerifyReport",
+]
 
 FieldValue = str | int | bool | None
 
 PRUNED_KIND = "journal.pruned"
 _ZERO_MAC = bytes(32)
 _HEAD_CONTEXT = b"EDAJ-head-1"
+_EXPORT_CONTEXT = b"EDAJ-export-1"
+EXPORT_FORMAT = "encedo-authenticator-journal"
+_EXPORT_KEYS = frozenset(
+    {"format", "version", "exported_at", "entries", "last_seq", "last_mac", "tag"}
+)
 _KEYS = frozenset({"seq", "ts", "kind", "hem", "outcome", "text", "fields", "mac"})
 _KIND_MAX = 64
 _SHORT_MAX = 256
@@ -307,6 +325,92 @@ class Journal:
             return VerifyReport(True, report.entries, report.pruned, None, report.reason + note)
         return report
 
+    # ------------------------------------------------------------------ export
+
+    def export(self, dest: Path, *, now: int) -> int:
+        """Write the journal to ``dest`` (private, atomically): a keyed header, then every
+        entry as it is (see the module doc). Returns how many entries were written."""
+        path = self._paths.journal
+        with store_lock(self._paths.lockfile):
+            data = read_private(path, max_size=_MAX_FILE) if path.exists() else b""
+        lines = _split(data)[0]
+        last = _parse(lines[-1]) if lines else None
+        header = self._export_header(
+            exported_at=now,
+            entries=len(lines),
+            last_seq=last.seq if last is not None else None,
+            last_mac=last.mac if last is not None else None,
+        )
+        write_private_atomic(dest, header + b"\n" + b"".join(line + b"\n" for line in lines))
+        return len(lines)
+
+    def verify_export(self, source: Path) -> VerifyReport:
+        """Check an export made by :meth:`export` with this journal's key; never raises for a
+        damaged export (the report says what is wrong and the first bad entry)."""
+        try:
+            data = read_private(source, max_size=_MAX_FILE)
+        except StoreError as exc:
+            return VerifyReport(False, 0, 0, None, str(exc))
+        lines, fragment = _split(data)
+        if fragment:
+            lines.append(fragment)  # an export has no torn line: a cut one is a cut export
+        if not lines:
+            return VerifyReport(False, 0, 0, None, "the file is empty: it is not an export")
+        try:
+            obj = json.loads(lines[0].decode("utf-8"))
+            if not isinstance(obj, dict) or set(obj) != _EXPORT_KEYS:
+                raise ValueError
+            header = self._export_header(
+                exported_at=obj["exported_at"],
+                entries=obj["entries"],
+                last_seq=obj["last_seq"],
+                last_mac=obj["last_mac"],
+            )
+            good = obj["format"] == EXPORT_FORMAT and obj["version"] == 1
+            good = good and hmac.compare_digest(header, _canonical(obj))
+        except (UnicodeDecodeError, ValueError, TypeError, RecursionError, DecodeError):
+            return VerifyReport(False, 0, 0, None, "the file is not a journal export")
+        if not good:
+            return VerifyReport(
+                False,
+                0,
+                0,
+                None,
+                "the export's header was altered, or the export comes from another store",
+            )
+        entries = lines[1:]
+        chain = self._chain(entries)
+        if isinstance(chain, VerifyReport):
+            return chain
+        verified, pruned, expected, by_seq = chain
+        last = by_seq.get(obj["last_seq"]) if isinstance(obj["last_seq"], int) else None
+        if len(entries) != obj["entries"] or (
+            entries and (last is None or last.mac != obj["last_mac"] or expected != last.seq + 1)
+        ):
+            if len(entries) < obj["entries"]:
+                reason = f"entries from {expected} on were removed from the end"
+            else:
+                reason = f"entry {obj['last_seq']} is not the last one exported"
+            return VerifyReport(False, verified, pruned, expected, reason)
+        noun = "entry" if verified == 1 else "entries"
+        return VerifyReport(
+            True, verified, pruned, None, f"The export is intact ({verified} {noun})."
+        )
+
+    def _export_header(
+        self, *, exported_at: object, entries: object, last_seq: object, last_mac: object
+    ) -> bytes:
+        body = {
+            "format": EXPORT_FORMAT,
+            "version": 1,
+            "exported_at": exported_at,
+            "entries": entries,
+            "last_seq": last_seq,
+            "last_mac": last_mac,
+        }
+        tag = hmac.new(self._key, _EXPORT_CONTEXT + _canonical(body), hashlib.sha256).digest()
+        return _canonical({**body, "tag": _b64(tag)})
+
     # ------------------------------------------------------------------ internals
 
     def _sign(
@@ -331,7 +435,11 @@ class Journal:
     def _mac_ok(self, prev: bytes, entry: JournalEntry) -> bool:
         return hmac.compare_digest(self._mac(prev, entry), _mac_bytes(entry.mac))
 
-    def _verify_lines(self, lines: list[bytes]) -> VerifyReport:
+    def _chain(
+        self, lines: list[bytes]
+    ) -> VerifyReport | tuple[int, int, int, dict[int, JournalEntry]]:
+        """Check the chain of ``lines``: a report when it is broken, else (entries verified,
+        entries pruned, the next seq expected, the entries by seq)."""
         prev = _ZERO_MAC
         expected = 1
         verified = 0
@@ -368,6 +476,17 @@ class Journal:
                 prev, expected = _mac_bytes(entry.mac), expected + 1
                 verified += 1
             by_seq[entry.seq] = entry
+        return verified, pruned, expected, by_seq
+
+    def _verify_lines(self, lines: list[bytes]) -> VerifyReport:
+        chain = self._chain(lines)
+        if isinstance(chain, VerifyReport):
+            return chain
+        verified, pruned, expected, by_seq = chain
+
+        def broken(seq: int | None, reason: str) -> VerifyReport:
+            return VerifyReport(False, verified, pruned, seq, reason)
+
         head = self._read_head()
         if head is None:
             if len(lines) > 1:

@@ -20,9 +20,20 @@ from authenticator.store.atomic import read_private, write_private_atomic
 from authenticator.store.filelock import store_lock
 from authenticator.store.paths import AppPaths
 
-__all__ = ["LOG_LEVELS", "SettingValue", "Settings", "SettingsStore", "Theme", "diff"]
+__all__ = [
+    "CODE_MATCHING",
+    "LOG_LEVELS",
+    "CodeMatching",
+    "SettingValue",
+    "Settings",
+    "SettingsStore",
+    "Theme",
+    "diff",
+]
 
 Theme = Literal["system", "light", "dark"]
+CodeMatching = Literal["off", "remote", "always"]
+CODE_MATCHING = ("off", "remote", "always")
 SettingValue = str | int | bool
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -43,6 +54,7 @@ class Settings:
     log_level: str = "INFO"
     mute_minutes_after_report: int = 10
     agent_remember_program: bool = False
+    code_matching: CodeMatching = "remote"  # core/codes.py: when the owner must match a code
 
     def __post_init__(self) -> None:
         _int(self.poll_interval_s, "poll_interval_s", 1, 300)
@@ -57,6 +69,8 @@ class Settings:
             raise DecodeError(f"log_level must be one of {', '.join(LOG_LEVELS)}.")
         _int(self.mute_minutes_after_report, "mute_minutes_after_report", 0, 1440)
         _bool(self.agent_remember_program, "agent_remember_program")
+        if self.code_matching not in CODE_MATCHING:
+            raise DecodeError("code_matching must be 'off', 'remote' or 'always'.")
 
     def replace(self, **changes: Any) -> Settings:
         """A copy with ``changes`` applied, validated; an unknown name is a ``DecodeError``."""
@@ -77,6 +91,7 @@ class Settings:
             "log_level": self.log_level,
             "mute_minutes_after_report": self.mute_minutes_after_report,
             "agent_remember_program": self.agent_remember_program,
+            "code_matching": self.code_matching,
         }
 
     @classmethod

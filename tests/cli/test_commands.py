@@ -194,9 +194,18 @@ def test_token_without_the_app_asks_on_the_terminal(cli: Cli, emu: RunningEmulat
 def test_token_without_app_and_without_terminal_says_what_to_do(
     cli: Cli, emu: RunningEmulator
 ) -> None:
+    started = time.monotonic()
     r = cli("token", "--scope", "keymgmt:list")
-    assert r.code == exitcodes.DENIED
+    assert r.code == exitcodes.NO_APP  # at once, with its own code
     assert "not running" in r.err
+    assert "no terminal" in r.err
+    assert r.out == ""
+    r = cli("token", "--scope", "keymgmt:list", "--json")
+    assert r.code == exitcodes.NO_APP
+    assert r.json()["ok"] is False
+    assert r.json()["error"] == "no_app"
+    assert "not running" in r.json()["message"]
+    print(f"two headless calls took {time.monotonic() - started:.2f} s")
 
 
 def test_token_through_the_running_app(cli: Cli, emu: RunningEmulator) -> None:

@@ -23,7 +23,6 @@ from authenticator.emulator.server import RunningEmulator
 from authenticator.errors import (
     ConnectError,
     ExpiredError,
-    LockedError,
     NoSuchHemError,
     RateLimitedError,
     UnknownScopeError,
@@ -157,7 +156,8 @@ def test_client_disconnect_withdraws_the_request(paired: Core, agent: AgentServe
 
 
 def test_twenty_clients_at_once(paired: Core, agent: AgentServer) -> None:
-    paired.add_listener(Person(paired))
+    person = Person(paired)
+    paired.add_listener(person)
     tokens: list[str] = []
     errors: list[Exception] = []
 
@@ -173,7 +173,10 @@ def test_twenty_clients_at_once(paired: Core, agent: AgentServer) -> None:
     for t in threads:
         t.join(90)
     assert errors == []
-    assert len(set(tokens)) == 20
+    assert len(tokens) == 20
+    # One program asking the same thing while its prompt is open joins that prompt: one click,
+    # one token for all of them (docs/agent.md, "Identical requests merge").
+    assert len(set(tokens)) == len(person.seen) <= 20
 
 
 def raw(path: Path, data: bytes, *, close_write: bool = False) -> bytes:
@@ -244,9 +247,6 @@ def test_refusals(paired: Core, agent: AgentServer, emu: RunningEmulator) -> Non
             client.token("keymgmt:list")
     finally:
         emu.up()
-    paired.lock()
-    with pytest.raises(LockedError):
-        client.token("keymgmt:list")
 
 
 def test_ping_lock_and_open(paired: Core, sock_dir: Path) -> None:

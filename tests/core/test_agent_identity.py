@@ -350,6 +350,7 @@ def test_the_parent_chain_is_shown(paired: Core, agent: AgentServer, programs: P
 def test_a_caller_under_an_ssh_server_is_flagged_remote(
     paired: Core, agent: AgentServer, programs: Path
 ) -> None:
+    paired.update_settings(code_matching="off")  # a remote caller must show a code otherwise
     person = Person(paired)
     paired.add_listener(person)
     bash = shutil.which("bash")
@@ -381,6 +382,14 @@ def test_a_caller_with_an_ssh_environment_is_flagged_remote(
     person = Person(paired)
     paired.add_listener(person)
     env = {**os.environ, "SSH_CONNECTION": "192.0.2.7 50022 192.0.2.1 22"}
+    answer = answer_of(
+        finish(start(programs / "asker.py", str(agent.path), "ask", "keymgmt:list", env=env))
+    )
+    # By default a remote caller must send the code it shows (docs/agent.md, code matching).
+    assert answer["ok"] is False
+    assert answer["error"] == "code_required"
+    assert person.seen == []
+    paired.update_settings(code_matching="off")
     answer = answer_of(
         finish(start(programs / "asker.py", str(agent.path), "ask", "keymgmt:list", env=env))
     )

@@ -6,6 +6,13 @@ each client has its own thread and a deadline to send its one request line (≤ 
 slow, oversized or malformed client is dropped without disturbing the others or the app; a
 client that disconnects withdraws its request; a per-program limit keeps a buggy script from
 flooding the owner with prompts.
+
+A token request is decided by the core (core/programs.py: code matching, renewal, remembered
+rules, merging identical asks, then a prompt). While the app is locked the client waits — it is
+counted in the core's ``locked_waiting`` — and the request goes on as soon as the owner unlocks;
+a prompt taken away by a lock is asked again after the unlock. The server only talks: it reads
+the request, tells a client that asked for progress what it waits for, watches the client (gone
+or changed) and hands the tokens out.
 """
 
 from __future__ import annotations
@@ -25,20 +32,27 @@ from typing import Any, Protocol
 from authenticator import __version__
 from authenticator.core.agent.identity import program_of
 from authenticator.core.agent.protocol import (
+    FEATURES,
     MAX_LINE,
+    MAX_SCOPES,
     TokenRequest,
     decode_line,
     encode,
     refusal,
 )
 from authenticator.core.agent.ratelimit import RateLimiter
-from authenticator.core.inbox import Entry
-from authenticator.core.journal_kinds import JournalRecord, RequestEnded, TokenIssued
-from authenticator.core.model import Grant, Outcome, Program
+from authenticator.core.grants import REVOCATION_NOTE, GrantView
+from authenticator.core.model import Outcome, PartResult, Program
 from authenticator.core.peer import PeerIdentity, capture
-from authenticator.core.remember import program_key
-from authenticator.errors import AuthenticatorError, DecodeError, ProgramChangedError, StateError
-from authenticator.protocol.periods import Period
+from authenticator.core.programs import ProgramAsk, Ticket
+from authenticator.core.remember import Rule, program_key
+from authenticator.errors import (
+    AuthenticatorError,
+    DecodeError,
+    LockedError,
+    ProgramChangedError,
+    StateError,
+)
 from authenticator.store.paths import check_runtime_dir
 
 __all__ = ["AgentHost", "AgentServer", "AlreadyRunningError"]
@@ -77,27 +91,15 @@ class AgentHost(Protocol):
 
     def lock(self, reason: str = "") -> None: ...
 
-    def ask_hem(
-        self,
-        scope: str,
-        *,
-        hem: str | None = None,
-        period: Period = Period.MIN15,
-        write: bool = False,
-        program: Program | None = None,
-        reason: str | None = None,
-        quiet: bool = False,
-    ) -> Entry: ...
+    def wait_unlocked(self, stop: Callable[[], bool]) -> bool: ...
 
-    def grant(self, entry: Entry, period: Period, write: bool) -> Grant: ...
+    def ask_program(self, ask: ProgramAsk) -> Ticket: ...
 
-    def withdraw(self, request_id: str, message: str | None = None) -> None: ...
+    def grants(self) -> list[GrantView]: ...
 
-    def remembered_allows(
-        self, program: Program, hem: str | None, scope: str, *, period: Period, write: bool
-    ) -> bool: ...
+    def rules(self) -> list[Rule]: ...
 
-    def record(self, record: JournalRecord) -> None: ...
+    def forget_rule(self, rule_id: str) -> Rule | None: ...
 
 
 class AgentServer:
@@ -244,6 +246,8 @@ class AgentServer:
                 "version": __version__,
                 "locked": self._core.locked,
                 "pending": self._core.pending_count(),
+                "features": list(FEATURES),
+                "max_scopes": MAX_SCOPES,
             }
         if op == "lock":
             self._core.lock("Locked from the command line.")
@@ -262,15 +266,36 @@ class AgentServer:
             return {"ok": True}
         if op == "token":
             return self._token(conn, obj, peer)
+        if op == "grants":
+            return self._grants()
+        if op == "forget":
+            return self._forget(obj)
         return {"ok": False, "error": "bad_request", "message": f"Unknown operation {op!r}."}
 
-    # ------------------------------------------------------------------ token
+    # ------------------------------------------------------------------ access in use
 
-    def _remembered(self, program: Program, request: TokenRequest) -> bool:
-        """Whether the person said not to ask again for this program and scope (opt-in)."""
-        return self._core.remembered_allows(
-            program, request.hem, request.scope, period=request.period, write=request.write
-        )
+    def _grants(self) -> dict[str, Any]:
+        if self._core.locked:  # nothing about requests is shown while locked
+            code, message = refusal(LockedError())
+            return {"ok": False, "error": code, "message": message}
+        return {
+            "ok": True,
+            "grants": [g.to_json() for g in self._core.grants()],
+            "rules": [r.to_json() for r in self._core.rules()],
+            "note": REVOCATION_NOTE,
+        }
+
+    def _forget(self, obj: dict[str, Any]) -> dict[str, Any]:
+        rule = obj.get("rule")
+        if not isinstance(rule, str) or not 0 < len(rule) <= 32:
+            return {"ok": False, "error": "bad_request", "message": "'rule' must be a rule id."}
+        if self._core.locked:
+            return {"ok": True, "forgotten": []}  # locking forgot every rule already
+        ids = [r.id for r in self._core.rules()] if rule == "all" else [rule]
+        forgotten = [rid for rid in ids if self._core.forget_rule(rid) is not None]
+        return {"ok": True, "forgotten": forgotten}
+
+    # ------------------------------------------------------------------ token
 
     def _program(self, peer: PeerIdentity | None) -> Program:
         """Names cleaned for display; the raw identity rides along for keys and re-checks."""
@@ -284,88 +309,176 @@ class AgentServer:
         except DecodeError as exc:
             return {"ok": False, "error": "bad_request", "message": str(exc)}
         program = self._program(peer)
+        talk = _Talk(conn, request.progress)
+        ask = ProgramAsk(
+            scopes=request.scopes,
+            program=program,
+            hem=request.hem,
+            period=request.period,
+            write=request.write,
+            reason=request.reason,
+            code=request.code,
+        )
+
+        def changed() -> bool:
+            return peer is not None and not peer.still_same()
+
         try:
             with self._limiter.slot(program_key(program), program.uid):
-                auto = self._remembered(program, request)
-                entry = self._core.ask_hem(
-                    request.scope,
-                    hem=request.hem,
-                    period=request.period,
-                    write=request.write,
-                    program=program,
-                    reason=request.reason,
-                    quiet=auto,
-                )
-                if auto:
-                    self._core.grant(entry, request.period, request.write)
-                decision = entry.decision
-                while not decision.wait(0.25):
-                    if _gone(conn):
-                        self._core.withdraw(entry.request.id)
-                        return None
-                    if peer is not None and not peer.still_same():  # the prompt goes away
-                        self._core.withdraw(
-                            entry.request.id,
-                            f"{program.describe()} changed after it connected; its request "
-                            "was withdrawn.",
+                while True:
+                    if self._core.locked:
+                        talk.say(
+                            "locked",
+                            message="Encedo Authenticator is locked: unlock it to continue…",
                         )
-                        program.check_unchanged()
+                        if not self._core.wait_unlocked(lambda: _gone(conn) or changed()):
+                            program.check_unchanged()  # a change is refused as one
+                            return _withdrawn()
+                    try:
+                        ticket = self._core.ask_program(ask)
+                    except LockedError:
+                        continue  # locked just now: wait for the unlock
+                    if not ticket.decision.settled:
+                        talk.waiting(ticket)
+                    if not self._watch(ticket, conn, peer, program):
+                        return _withdrawn()
+                    if ticket.decision.outcome is not Outcome.LOCKED:
+                        break  # a lock took the prompt away: ask again after the unlock
         except AuthenticatorError as exc:
             code, message = refusal(exc)
             return {"ok": False, "error": code, "message": message}
-        outcome, grant = decision.outcome, decision.grant
-        if outcome is Outcome.APPROVED and grant is not None and grant.token is not None:
-            try:  # the token goes only to the process that asked, unchanged
+        return self._answer(ticket, program, request)
+
+    def _watch(
+        self, ticket: Ticket, conn: socket.socket, peer: PeerIdentity | None, program: Program
+    ) -> bool:
+        """Wait for the decision; ``False`` when the client went away (its place is left)."""
+        while not ticket.wait(0.25):
+            if _gone(conn):
+                ticket.leave()
+                return False
+            if peer is not None and not peer.still_same():  # the prompt goes away
+                ticket.leave(
+                    f"{program.describe()} changed after it connected; its request was withdrawn."
+                )
+                program.check_unchanged()
+        return True
+
+    def _answer(self, ticket: Ticket, program: Program, request: TokenRequest) -> dict[str, Any]:
+        decision, grant = ticket.decision, ticket.grant
+        if ticket.request is None:  # no scope could be asked for
+            results = ticket.results()
+            first = next(r.error for r in results if r.error is not None)
+            code, message = refusal(first)
+            if len(results) > 1:
+                message = "No scope could be asked for: " + "; ".join(
+                    f"{r.scope}: {r.error}" for r in results if r.error is not None
+                )
+            return {
+                "ok": False,
+                "error": code,
+                "message": message,
+                "results": [_result(r, None) for r in results],
+            }
+        if decision.outcome is Outcome.APPROVED and grant is not None:
+            try:  # the tokens go only to the process that asked, unchanged
                 program.check_unchanged()
             except ProgramChangedError as exc:
                 log.warning("agent: token withheld: %s", exc)
-                self._core.record(
-                    RequestEnded(
-                        entry.request,
-                        Outcome.FAILED,
-                        f"The token for {grant.scope} was not handed out: "
-                        f"{program.describe()} changed after it connected.",
-                        {"reason": "program_changed", "program": program.name, "pid": program.pid},
-                    )
+                ticket.withheld(
+                    f"The token for {grant.scope} was not handed out: "
+                    f"{program.describe()} changed after it connected.",
+                    reason="program_changed",
+                    program=program.name,
+                    pid=program.pid,
                 )
                 code, message = refusal(exc)
                 return {"ok": False, "error": code, "message": message}
-            how = " without asking (remembered)" if auto else ""
-            self._core.record(
-                TokenIssued(
-                    entry.request.hem,
-                    f"A token for {grant.scope} was handed to {program.describe()}{how}.",
-                    {
-                        "remembered": auto,
-                        "program": program.name,
-                        "path": program.path,
-                        "script": program.script,
-                        "chain": program.chain_text(),
-                        "remote": program.remote,
-                        "pid": program.pid,
-                        "scope": grant.scope,
-                        "until": grant.exp,
-                    },
-                )
-            )
-            return {
+            ticket.handed_out()
+            results = ticket.results()
+            answer: dict[str, Any] = {
                 "ok": True,
-                "token": grant.token,
+                "hem": ticket.request.hem,
                 "exp": grant.exp,
-                "scope": grant.scope,
-                "hem": entry.request.hem,
+                "how": ticket.how,
+                "renewed_until": ticket.renews_until,
+                "merged": ticket.merged,
+                "results": [_result(r, grant.exp) for r in results],
             }
+            got = next((r for r in results if r.ok), None)
+            if got is not None:  # the first release's fields: one scope, one token
+                answer.update(token=got.token, scope=got.granted)
+            if not request.several and got is None:
+                code, message = refusal(results[0].error or StateError())
+                return {
+                    "ok": False,
+                    "error": code,
+                    "message": message,
+                    "results": answer["results"],
+                }
+            return answer
         code = {
             Outcome.DENIED: "denied",
             Outcome.REPORTED: "denied",
             Outcome.EXPIRED: "expired",
             Outcome.LOCKED: "locked",
-        }.get(outcome or Outcome.FAILED, "failed")
+        }.get(decision.outcome or Outcome.FAILED, "failed")
         return {
             "ok": False,
             "error": code,
             "message": decision.message or f"The request was {code}.",
         }
+
+
+def _result(result: PartResult, exp: int | None) -> dict[str, Any]:
+    if result.ok:
+        return {
+            "scope": result.scope,
+            "ok": True,
+            "granted": result.granted,
+            "token": result.token,
+            "exp": exp,
+        }
+    error = result.error or StateError()
+    code, message = refusal(error)
+    return {"scope": result.scope, "ok": False, "error": code, "message": message}
+
+
+def _withdrawn() -> dict[str, Any]:
+    """What a client that went away would read (one that only closed its sending side)."""
+    return {
+        "ok": False,
+        "error": "withdrawn",
+        "message": "The connection closed while the request waited, so it was withdrawn.",
+    }
+
+
+class _Talk:
+    """Progress lines for a client that asked for them (``"progress": true``)."""
+
+    def __init__(self, conn: socket.socket, enabled: bool) -> None:
+        self._conn = conn
+        self._enabled = enabled
+        self._last: str | None = None
+
+    def say(self, state: str, **fields: Any) -> None:
+        if not self._enabled or state == self._last:
+            return
+        self._last = state
+        with contextlib.suppress(OSError):
+            self._conn.settimeout(5.0)
+            self._conn.sendall(encode({"progress": state, **fields}))
+
+    def waiting(self, ticket: Ticket) -> None:
+        self._last = None  # every prompt shown is told, also after a lock took one away
+        self.say(
+            "waiting",
+            message="Waiting for approval in Encedo Authenticator…",
+            code=ticket.match_code,
+            merged=ticket.merged,
+            renews_until=ticket.renews_until,
+            request=ticket.request.id if ticket.request is not None else None,
+        )
 
 
 def _gone(conn: socket.socket) -> bool:
