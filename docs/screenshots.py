@@ -7,8 +7,9 @@ The app runs on the real core against the built-in emulator (in this process, on
 loopback port), offscreen by default (``QT_QPA_PLATFORM=offscreen``: no display needed; set it to
 ``xcb`` under Xvfb to render with the X11 platform instead). Each screen is driven into place
 through the same methods the tests use, then captured with ``QWidget.grab()``; ``--scale 2``
-renders at 200 % (``QT_SCALE_FACTOR``) to check for clipped text. Nothing here touches the real
-home or keychain: every run uses temporary homes.
+renders at 200 % (``QT_SCALE_FACTOR``) to check for clipped text. The approval screens are also
+rendered at the window's minimum size (``*-min-*.png``): the grant must read in full there too.
+Nothing here touches the real home or keychain: every run uses temporary homes.
 """
 
 from __future__ import annotations
@@ -56,8 +57,11 @@ from authenticator.gui.clipboard import ClipboardGuard  # noqa: E402
 from authenticator.gui.context import AppContext  # noqa: E402
 from authenticator.gui.tasks import TaskRunner  # noqa: E402
 from authenticator.gui.theme import apply_theme  # noqa: E402
+from authenticator.gui.windows.approval import ApprovalView  # noqa: E402
 from authenticator.gui.windows.main import MainWindow  # noqa: E402
 from authenticator.gui.windows.pairing import PairingWizard  # noqa: E402
+from authenticator.gui.windows.unpair import UnpairDialog  # noqa: E402
+from authenticator.protocol.b64 import b64encode  # noqa: E402
 from authenticator.store.keychain import SystemKeychain  # noqa: E402
 from authenticator.store.paths import AppPaths  # noqa: E402
 from authenticator.store.vault import KdfParams  # noqa: E402
@@ -89,7 +93,24 @@ class Shooter:
         self.theme = theme
         self.written: list[Path] = []
 
-    def __call__(self, name: str, widget: QWidget) -> None:
+    def __call__(
+        self, name: str, widget: QWidget, *, minimum: bool = False, reveal: QWidget | None = None
+    ) -> None:
+        """Save ``widget`` as ``name-theme.png``; with ``minimum`` also at the window's minimum
+        size as ``name-min-theme.png``, scrolled so that ``reveal`` shows."""
+        self._one(name, widget)
+        if minimum:
+            size = widget.size()
+            widget.resize(widget.minimumSize())
+            if reveal is not None:
+                settle()
+                view = widget.findChild(ApprovalView)
+                if view is not None:
+                    view.scroll.ensureWidgetVisible(reveal, 0, 12)
+            self._one(f"{name}-min", widget)
+            widget.resize(size)
+
+    def _one(self, name: str, widget: QWidget) -> None:
         if ARGS.only and ARGS.only not in name:
             return
         settle()
@@ -102,7 +123,7 @@ class Shooter:
 def run_theme(app: QApplication, theme: str, out: Path) -> list[Path]:
     shoot = Shooter(out, theme)
     apply_theme(app, theme)  # type: ignore[arg-type]
-    running = serve_in_thread(hem_count=1, passphrase=HEM_PASSPHRASE)
+    running = serve_in_thread(hem_count=2, passphrase=HEM_PASSPHRASE)
     broker = running.emulator.broker
     if broker is None:
         raise RuntimeError("the emulator runs without a broker")
@@ -177,15 +198,19 @@ def run_theme(app: QApplication, theme: str, out: Path) -> list[Path]:
         entry = core.ask_hem(
             "keymgmt:list",
             program=Program("backup.sh", pid=48213, path="/usr/local/bin/backup.sh",
-                            user="alice"),
+                            user="alice", chain=("backup.sh", "bash", "sshd"), remote=True),
             reason="nightly backup of the key list",
         )  # fmt: skip
         show(entry.request.id)
         shoot("approval-local", window)
+        # approved: the app now knows the HEM's own key names (kept in memory until locked)
+        window.requests.view.approve()
+        pump(lambda: window.requests.view.state == "done")
         clear()
 
         kid = requester.find_key("PGP main")
-        rid = ask(f"keymgmt:use:{kid}")
+        meta = b64encode(b'{"t":"AC16","l":"Backup signing key"}')
+        rid = ask(f"keymgmt:use:{kid}#{meta}")
         show(rid)
         shoot("approval-key-use", window)
         clear()
@@ -193,16 +218,23 @@ def run_theme(app: QApplication, theme: str, out: Path) -> list[Path]:
         rid = ask("storage:disk1:rw")
         show(rid)
         view = window.requests.view
-        view.period.set_period(view.period.period().__class__.H1)
+        view.period.set_period(view.period.period().__class__.H24)
         view.write.setChecked(True)
-        shoot("approval-drive", window)
+        shoot("approval-drive", window, minimum=True, reveal=view.approve_button)
         view.approve()
         pump(lambda: view.state == "done")
         shoot("approval-approved", window)
 
-        ids = [ask(s) for s in ("system:config", "keymgmt:gen", "logger:get")]
+        sessions = [requester.request_access(s) for s in ("system:config", "keymgmt:gen")]
+        for one in sessions:
+            pump(lambda one=one: one.event_id in [r.id for r in core.refresh()])
+        ids = [one.event_id for one in sessions] + [ask("logger:get")]
         show(ids[0])
-        shoot("approval-queue", window)
+        shoot("approval-queue", window, minimum=True, reveal=view.approve_button)
+        sessions[0].cancel()
+        core.refresh()
+        pump(lambda: view.state == "done")
+        shoot("approval-ended", window, minimum=True)
         clear()
 
         # ---------------------------------------------------------------- pages
@@ -226,6 +258,13 @@ def run_theme(app: QApplication, theme: str, out: Path) -> list[Path]:
         window.show_page("settings")
         window.settings.reload()
         shoot("settings", window)
+
+        core.pair_direct(core.preview_direct(running.urls.hems[1]), HEM_PASSPHRASE,
+                         name="desk-hem")  # fmt: skip
+        dialog = UnpairDialog(ctx, next(h for h in core.hems() if h.source == "direct"), window)
+        dialog.show()
+        shoot("unpair-direct", dialog)
+        dialog.close()
 
         core.lock()
         pump(lambda: core.locked)

@@ -280,8 +280,7 @@ QLabel[role="banner-error"] { background: %(err_bg)s; color: %(err_fg)s;
 QLabel[role="banner-warn"] { background: %(warn_bg)s; color: %(warn_fg)s;
     border: 1px solid %(warn_bd)s; border-radius: 6px; }
 QLabel[role="banner-alert"] { background: %(warn_bg)s; color: %(warn_fg)s;
-    border: 2px solid %(warn_bd)s; border-left: 6px solid %(warn_fg)s; border-radius: 6px;
-    font-weight: 600; }
+    border: 2px solid %(warn_fg)s; border-radius: 6px; font-weight: 600; }
 QLabel[role="banner-ok"] { background: %(ok_bg)s; color: %(ok_fg)s;
     border: 1px solid %(ok_bd)s; border-radius: 6px; }
 QLabel[role="banner-info"] { background: %(info_bg)s; color: %(info_fg)s;

@@ -461,13 +461,17 @@ def test_a_local_program_shows_its_parents_and_an_ssh_session(
     entry = core.ask_hem("keymgmt:list", program=program, reason="nightly backup")
     shown(qtbot, window, entry.request.id)
     view = window.requests.view
-    rows = dict(form_rows(view))
-    assert rows["Started by — claimed by the programs"] == "backup.sh ← bash ← sshd"
-    assert rows["Process"] == "pid 4242 · user alice · remote (SSH) session"
-    assert rows["Program — claimed by the program"] == "backup.sh (pid 4242)"
-    assert rows["Reason — claimed by the program"] == "nightly backup"
+    rows = form_rows(view)
+    names = [name for name, _ in rows]
+    assert len(names) == len(set(names))  # each once
+    assert ("Started by — claimed by the program", "backup.sh ← bash ← sshd") in rows
+    assert ("Process", "pid 4242 · user alice") in rows  # the kernel's facts
+    assert ("Program — claimed by the program", "backup.sh (pid 4242)") in rows
+    assert ("Reason — claimed by the program", "nightly backup") in rows
     assert view.warning.isVisible()
+    assert view.warning.kind == "alert"
     assert "remote (SSH) session" in view.warning.text()
+    assert view.warning.text().count("SSH") == 1
     assert view.sentence.text() == "A program on this computer wants to list the keys on " + (
         f"{entry.request.hem}."
     )

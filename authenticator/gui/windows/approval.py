@@ -160,7 +160,7 @@ class ApprovalView(QWidget):
         layout.setContentsMargins(*MARGINS_WIDE, *MARGINS_WIDE)
         layout.setSpacing(10)
 
-        top = QHBoxLayout()
+        top = self.top = QBoxLayout(QBoxLayout.Direction.LeftToRight)
         self.title = PlainLabel(card)
         self.title.setProperty("role", "title")
         self.title.setWordWrap(True)
@@ -170,7 +170,7 @@ class ApprovalView(QWidget):
         self.countdown.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
         self.countdown.setAccessibleName(self.tr("Time left"))
         top.addWidget(self.title, 1)
-        top.addWidget(self.countdown, 0, Qt.AlignmentFlag.AlignTop)
+        top.addWidget(self.countdown, 0)
         layout.addLayout(top)
 
         self.sentence = _selectable(PlainLabel(card))
@@ -320,6 +320,13 @@ class ApprovalView(QWidget):
             self.narrow = narrow
             h, v = MARGINS_NARROW if narrow else MARGINS_WIDE
             self.card_layout.setContentsMargins(h, v, h, v)
+            # narrow: the countdown goes under the title, so the title keeps the width
+            if narrow:
+                self.top.setDirection(QBoxLayout.Direction.TopToBottom)
+                self.countdown.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+            else:
+                self.top.setDirection(QBoxLayout.Direction.LeftToRight)
+                self.countdown.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
         h = (MARGINS_NARROW if narrow else MARGINS_WIDE)[0]
         inner = width - 2 * h - 2  # the card's border
         # the buttons: side by side, or one per line at full width
@@ -403,15 +410,8 @@ class ApprovalView(QWidget):
 
     def warnings_for(self, request: AccessRequest) -> list[str]:
         """The app's own loud sentences about ``request``: the core's (a key the request names
-        differently from the HEM …) and a program started from a remote session."""
+        differently from the HEM, a program started from a remote (SSH) session …)."""
         warnings = list(request.warnings)
-        if request.program is not None and request.program.remote:
-            warnings.append(
-                self.tr(
-                    "This program was started from a remote (SSH) session: whoever runs it may "
-                    "not be at this computer."
-                )
-            )
         if not request.info.known:
             warnings.append(
                 self.tr("This app does not know what this request asks; it can only be denied.")
@@ -446,17 +446,8 @@ class ApprovalView(QWidget):
                 process.append(self.tr("pid {pid}").format(pid=program.pid))
             if program.user:
                 process.append(self.tr("user {user}").format(user=program.user))
-            if program.remote:
-                process.append(self.tr("remote (SSH) session"))
             if process:
                 self._row(self.tr("Process"), " · ".join(process), self.tr("Process"))
-            if len(program.chain) > 1:
-                self._row(
-                    self.tr("Started by — claimed by the programs"),
-                    program.chain_text(),
-                    self.tr("The program and the programs that started it"),
-                    why=self.tr("Each program chose its own name; they may not be true."),
-                )
         elif request.source == "link":
             self._row(self.tr("Asked by"), self.tr("a pasted request"), self.tr("Asked by"))
         # the scope's verified details (those a request only states are among the claims)

@@ -79,12 +79,13 @@ def fit_row(
     def advance(text: str) -> int:
         return metrics.horizontalAdvance(text)
 
+    least = advance("Mmmm…")  # shorter than this, a name tells nothing: leave it out
     first = fit(title, width)
     tail = f"{SEP}{ago}"
     room = width - advance(tail)
-    second = f"{fit(who, room)}{tail}" if room >= advance("M…") else fit(ago, width)
+    second = f"{fit(who, room)}{tail}" if room >= least else fit(ago, width)
     room = width - advance(f"{countdown}{SEP}")
-    third = f"{countdown}{SEP}{fit(hem, room)}" if room >= advance("M…") else countdown
+    third = f"{countdown}{SEP}{fit(hem, room)}" if room >= least else countdown
     return [first, second, third]
 
 
