@@ -199,6 +199,11 @@ def test_the_tables_never_scroll_sideways(
     assert table.horizontalScrollBar().maximum() == 0
     assert sum(table.columnWidth(c) for c in range(table.columnCount())) <= table.viewport().width()
     assert clipped(window.hems) == []
+    header = table.horizontalHeader()
+    for col in range(table.columnCount()):  # every column's name whole
+        assert header.sectionSize(col) >= header.sectionSizeHint(col), table.horizontalHeaderItem(
+            col
+        ).text()
     window.show_page("history")
     window.history.reload()
     qtbot.waitUntil(lambda: window.history.table.rowCount() > 0, timeout=10_000)

@@ -108,12 +108,14 @@ def test_unpairing_a_direct_pairing_asks_for_the_hem_passphrase(
     assert "HEM passphrase" in words
     assert "only its owner" in words  # and why
     assert "(needed)" in dialog.passphrase.placeholderText()
+    assert not dialog.forget_button.isVisible()  # only once a remote step failed
     assert not dialog.unpair_button.isEnabled()  # nothing to try without it
     qtbot.keyClicks(dialog.passphrase, "not the passphrase")
     assert dialog.unpair_button.isEnabled()
     qtbot.mouseClick(dialog.unpair_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: dialog.banner.kind == "error", timeout=10_000)
     assert [h.name for h in core.hems()] == ["desk HEM"]  # kept
+    assert dialog.forget_button.isVisible()
     assert not dialog.unpair_button.isEnabled()  # the passphrase is gone: type it again
     qtbot.keyClicks(dialog.passphrase, HEM_PASSPHRASE)
     with qtbot.waitSignal(dialog.accepted, timeout=10_000):

@@ -30,6 +30,8 @@ from authenticator.gui.windows.unpair import UnpairDialog
 
 __all__ = ["HemsPage"]
 
+LABEL_COLUMN_MAX = 220
+
 
 class HemsPage(QWidget):
     pairRequested = Signal()  # noqa: N815 - Qt signal naming
@@ -63,12 +65,13 @@ class HemsPage(QWidget):
             self.tr("Via"),
             self.tr("Muted"),
         ]
-        # the names share the width (shortened with "…", whole in the tooltip); the rest are short
+        # the names share the width (shortened with "…", whole in the tooltip); this computer's
+        # label takes its width up to a cap; the rest are short
         self.table = row_table(
             self,
             columns,
             self.tr("Paired HEMs"),
-            ["stretch", "stretch", "stretch", "content", "content", "content", "content"],
+            ["stretch", LABEL_COLUMN_MAX, "stretch", "content", "content", "content", "content"],
         )
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.itemSelectionChanged.connect(self._update_buttons)
@@ -131,6 +134,7 @@ class HemsPage(QWidget):
                 self.table.setItem(row, col, item)
             if selected is not None and hem.name == selected.name:
                 self.table.selectRow(row)
+        self.table.fit()
         if self.hems and not self.table.selectedItems():
             self.table.selectRow(0)
         self._update_buttons()

@@ -69,7 +69,6 @@ class UnpairDialog(QDialog):
             if self.direct
             else self.tr("Removes the pairing here only; the HEM and the broker may still list it.")
         )
-        self.forget_button.hide()
         self.cancel_button = QPushButton(self.tr("Cancel"), self)
         for button in (self.unpair_button, self.forget_button, self.cancel_button):
             button.setAutoDefault(False)
@@ -80,6 +79,7 @@ class UnpairDialog(QDialog):
         self.forget_button.clicked.connect(lambda: self.unpair(local_only=True))
         self.cancel_button.clicked.connect(self.reject)
         layout.addWidget(self.buttons)
+        self.forget_button.hide()  # (after the button box, which shows what it is given)
         if self.direct:
             self.passphrase.textChanged.connect(self._update_unpair)
             self._update_unpair()
