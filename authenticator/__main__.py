@@ -6,6 +6,11 @@ import sys
 
 
 def main() -> int:
+    if sys.argv[1:2] == ["--portal-helper"]:  # a bundle's desktop-portal helper (gui/portal.py)
+        from authenticator.gui.portal import helper_main
+
+        return helper_main(sys.argv[2:])
+
     from authenticator.core.hardening import protect_process
 
     # No core files from any authenticator process. The command line stays dumpable so that the

@@ -18,6 +18,7 @@ from authenticator.core import pairing as pairing_service
 from authenticator.core import unpair as unpair_service
 from authenticator.core.agent.server import AgentServer
 from authenticator.core.answers import Answers
+from authenticator.core.autostart import Autostart
 from authenticator.core.broker_round import BrokerRound
 from authenticator.core.clock import Clock
 from authenticator.core.direct import DirectPath, Pasted, read_pasted
@@ -72,8 +73,11 @@ class Core:
         net: NetFactory | None = None,
         rng: Rng = os.urandom,
         kdf: KdfParams | None = None,
+        autostart: Autostart | None = None,
     ) -> None:
-        session = Session(paths, clock=clock, keychain=keychain, net=net, rng=rng, kdf=kdf)
+        session = Session(
+            paths, clock=clock, keychain=keychain, net=net, rng=rng, kdf=kdf, autostart=autostart
+        )
         self.session = session
         self.inbox = Inbox(session.hub)
         self._intake = Intake(session, self.inbox)

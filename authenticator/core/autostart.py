@@ -7,8 +7,10 @@ On Linux and the BSDs a desktop session starts every entry of
 ``pip --user`` install each start themselves); ``disable`` removes it. The file is written
 atomically with mode 0644 like every autostart entry (it holds nothing secret).
 
-macOS (Login Items), Windows (the Run key) and the Flatpak sandbox (the Background portal) are not
-supported yet: ``enable`` raises ``StateError`` with a sentence saying so. The core calls these
+macOS (Login Items) and Windows (the Run key) are not supported yet: ``enable`` raises
+``StateError`` with a sentence saying so. Inside the Flatpak sandbox the desktop app hands the core
+its own :class:`Autostart` that asks the Background portal (``gui/portal.py``); without it
+``enable`` says the sandbox needs the portal. The core calls these
 functions when the setting changes; they never touch the settings themselves.
 """
 
@@ -21,6 +23,7 @@ import shutil
 import sys
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Protocol
 
 from authenticator import APP_ID
 from authenticator.errors import StateError, StoreError
@@ -28,6 +31,8 @@ from authenticator.resources import autostart_file
 
 __all__ = [
     "ENTRY_NAME",
+    "Autostart",
+    "XdgAutostart",
     "autostart_path",
     "current_executable",
     "desktop_exec_quote",
@@ -182,3 +187,22 @@ def _write_atomic(path: Path, data: bytes) -> None:
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
+
+
+class Autostart(Protocol):
+    """How "start at login" is switched on this system (the core calls it when the setting
+    changes; a front end may hand the core another one, e.g. the Background portal in Flatpak)."""
+
+    def enable(self) -> None: ...
+
+    def disable(self) -> None: ...
+
+
+class XdgAutostart:
+    """The XDG autostart entry (this module's :func:`enable` / :func:`disable`)."""
+
+    def enable(self) -> None:
+        enable()
+
+    def disable(self) -> None:
+        disable()

@@ -15,7 +15,7 @@ import os
 import threading
 from collections.abc import Callable
 
-from authenticator.core import autostart
+from authenticator.core.autostart import Autostart, XdgAutostart
 from authenticator.core.clock import Clock, SystemClock
 from authenticator.core.grants import GrantRegistry
 from authenticator.core.hemclock import ClockKeeper
@@ -60,8 +60,10 @@ class Session:
         net: NetFactory | None = None,
         rng: Rng = os.urandom,
         kdf: KdfParams | None = None,
+        autostart: Autostart | None = None,
     ) -> None:
         self.paths = paths
+        self.autostart: Autostart = autostart or XdgAutostart()
         paths.ensure()
         self.clock: Clock = clock or SystemClock()
         self.keychain: Keychain = keychain if keychain is not None else SystemKeychain()
@@ -216,9 +218,9 @@ class Session:
             if "start_at_login" in changed:
                 # The desktop entry first: if the platform cannot do it, the setting stays.
                 if new.start_at_login:
-                    autostart.enable()
+                    self.autostart.enable()
                 else:
-                    autostart.disable()
+                    self.autostart.disable()
             self._settings_store.save(new)
             self._settings = new
         for key, value in changed.items():

@@ -41,6 +41,7 @@ from authenticator.gui.bridge import Bridge
 from authenticator.gui.clipboard import ClipboardGuard
 from authenticator.gui.context import AppContext, DemoServer, DemoStarter
 from authenticator.gui.icons import app_icon
+from authenticator.gui.portal import PortalAutostart, in_flatpak
 from authenticator.gui.tasks import TaskRunner
 from authenticator.gui.widgets.plain import plain_box
 from authenticator.resources import data_dir
@@ -212,7 +213,7 @@ def run(args: argparse.Namespace, *, demo_starter: DemoStarter | None = None) ->
             _reset_demo_home(paths)
         paths.ensure()
         _setup_logging(paths)
-        core = Core(paths)
+        core = Core(paths, autostart=PortalAutostart() if in_flatpak() else None)
     except AuthenticatorError as exc:
         return _fatal(app, str(exc))
 

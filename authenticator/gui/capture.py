@@ -113,7 +113,8 @@ def decode_qimage(image: QImage) -> str:
 
 
 def grab_screens() -> Pictures:
-    """A picture of every screen (GUI thread only; the portal way returns the whole desktop)."""
+    """A picture of every screen (GUI thread on the Qt path; on the portal path it waits for
+    the portal's helper, so callers run it off the GUI thread; it returns the whole desktop)."""
     if capture_method() == "portal":
         try:
             return Pictures([portal_picture()])
@@ -132,8 +133,21 @@ def grab_screens() -> Pictures:
     return pictures
 
 
-def grab_primary() -> tuple[QImage, QRect] | None:
-    """The primary screen's picture and geometry, for the region picker (GUI thread only)."""
+def portal_desktop() -> QImage | None:
+    """The whole desktop through the portal, or ``None`` (any thread: it waits on a helper)."""
+    try:
+        return portal_picture()
+    except (AuthenticatorError, TimeoutError) as exc:
+        log.info("the screenshot portal failed: %s", exc)
+        return None
+
+
+def grab_primary(whole: QImage | None = None) -> tuple[QImage, QRect] | None:
+    """The primary screen's picture and geometry, for the region picker (GUI thread only).
+
+    On the Qt path it grabs the screen; on the portal path ``whole`` is the desktop picture
+    :func:`portal_desktop` got off the GUI thread, and the primary screen is cut out of it.
+    """
     screen = QGuiApplication.primaryScreen()
     if screen is None:
         return None
@@ -141,10 +155,7 @@ def grab_primary() -> tuple[QImage, QRect] | None:
     if capture_method() == "qt":
         pixmap = screen.grabWindow(0)
         return None if pixmap.isNull() else (pixmap.toImage(), geometry)
-    try:
-        whole = portal_picture()
-    except (AuthenticatorError, TimeoutError) as exc:
-        log.info("the screenshot portal failed: %s", exc)
+    if whole is None:
         return None
     # The portal pictures the whole desktop: cut out the primary screen (device pixels).
     desktop = QRect()

@@ -372,6 +372,25 @@ def background_via_helper(
     return bool(answer["autostart"])
 
 
+class PortalAutostart:
+    """ "Start at login" inside Flatpak: the Background portal writes the autostart entry for the
+    sandboxed app (the core's :class:`~authenticator.core.autostart.Autostart`)."""
+
+    REASON = "Encedo Authenticator waits in the tray for access requests to your HEM."
+
+    def enable(self) -> None:
+        if not background_via_helper(
+            autostart=True, commandline=["authenticator"], reason=self.REASON
+        ):
+            raise StateError(
+                "The desktop did not allow Encedo Authenticator to start at login; allow it in "
+                "your desktop's background-apps settings, then try again."
+            )
+
+    def disable(self) -> None:
+        background_via_helper(autostart=False, commandline=["authenticator"], reason=self.REASON)
+
+
 def helper_main(argv: list[str]) -> int:
     """The helper: one portal call, one JSON line on stdout (exit 0 unless the line is missing)."""
     import argparse

@@ -10,7 +10,6 @@ from __future__ import annotations
 from PySide6.QtCore import QPoint, QRect, QSize, Qt, Signal
 from PySide6.QtGui import (
     QColor,
-    QGuiApplication,
     QImage,
     QKeyEvent,
     QMouseEvent,
@@ -40,16 +39,6 @@ class RegionPicker(QWidget):
         self._origin = QPoint()
         self._band = QRubberBand(QRubberBand.Shape.Rectangle, self)
         self._done = False
-
-    @classmethod
-    def for_primary_screen(cls) -> RegionPicker | None:
-        screen = QGuiApplication.primaryScreen()
-        if screen is None:
-            return None
-        pixmap = screen.grabWindow(0)
-        if pixmap.isNull():
-            return None
-        return cls(pixmap.toImage(), screen.geometry())
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt's name
         painter = QPainter(self)

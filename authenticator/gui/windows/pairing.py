@@ -365,7 +365,22 @@ class PairingWizard(QDialog):
         self.activateWindow()
 
     def _grab_screen(self) -> None:
-        pictures = capture.grab_screens()
+        if capture.capture_method() == "portal":  # waits on the portal: off the GUI thread
+            self.ctx.tasks.run(
+                capture.grab_screens,
+                self._decode_screens,
+                self._grabbing_failed,
+                owner=self,
+                name="portal_screenshot",
+            )
+            return
+        self._decode_screens(capture.grab_screens())
+
+    def _grabbing_failed(self, message: str, _exc: BaseException) -> None:
+        self._come_back()
+        self._source_error(message)
+
+    def _decode_screens(self, pictures: capture.Pictures) -> None:
         self._come_back()
         self.ctx.tasks.run(
             lambda: capture.decode_screens(pictures),
@@ -381,7 +396,20 @@ class PairingWizard(QDialog):
         QTimer.singleShot(HIDE_BEFORE_GRAB_MS, self._pick_region)
 
     def _pick_region(self) -> None:
-        picker = RegionPicker.for_primary_screen()
+        if capture.capture_method() == "portal":  # waits on the portal: off the GUI thread
+            self.ctx.tasks.run(
+                capture.portal_desktop,
+                self._show_picker,
+                self._grabbing_failed,
+                owner=self,
+                name="portal_screenshot",
+            )
+            return
+        self._show_picker(None)
+
+    def _show_picker(self, whole: QImage | None) -> None:
+        grabbed = capture.grab_primary(whole)
+        picker = None if grabbed is None else RegionPicker(*grabbed)
         if picker is None:
             self._source_error(self.tr("The screen could not be captured on this desktop."))
             return
