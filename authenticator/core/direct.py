@@ -409,8 +409,9 @@ class DirectPath:
             key_name=key.label,
             warnings=key.warnings,
         )
-        self._intake.apply(Show(Entry(request, PastedRoute(authreq))))
-        return request
+        entry = Entry(request, PastedRoute(authreq))
+        self._intake.apply(Show(entry))
+        return entry.request  # as shown (code matching may have added its codes)
 
     def _turn_away(
         self,

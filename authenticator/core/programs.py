@@ -166,6 +166,21 @@ class Ticket:
         """The tokens were redeemed but not handed to this client (it changed)."""
         self._owner.withheld(self, message, details)
 
+    def abandoned(self) -> None:
+        """This client hung up after the approval, before its tokens could be handed out."""
+        group = self.group
+        if group is not None and group.clients > 1:
+            with self._owner.lock:
+                group.clients -= 1  # the others still get theirs
+            return
+        program = self.ask.program
+        self.withheld(
+            f"The token was not handed out: {program.describe()} hung up before it arrived.",
+            reason="hung_up",
+            program=program.name,
+            pid=program.pid,
+        )
+
 
 class ProgramAsks:
     """The local programs' side of the core (the agent server drives it through ``Core``)."""
@@ -174,7 +189,7 @@ class ProgramAsks:
         self._s = session
         self._direct = direct
         self._answers = answers
-        self._lock = threading.Lock()
+        self.lock = threading.Lock()
         self._groups: dict[Hashable, _Group] = {}
 
     # ------------------------------------------------------------------ asking
@@ -199,7 +214,7 @@ class ProgramAsks:
             if how is not None:
                 return self._granted_at_once(ask, how, period, renews_until)
             key = self._merge_key(ask, hem, scopes)
-            with self._lock:
+            with self.lock:
                 group = self._groups.get(key)
                 if group is not None and not group.entry.decision.settled:
                     group.clients += 1
@@ -219,7 +234,7 @@ class ProgramAsks:
         group = None
         if not match:
             group = _Group(self._merge_key(ask, hem, scopes), entry)
-            with self._lock:
+            with self.lock:
                 self._forget_settled()
                 self._groups[group.key] = group
         return Ticket(self, ask, entry, failures, group=group)
@@ -303,7 +318,7 @@ class ProgramAsks:
         if entry is None or entry.decision.settled:
             return
         if group is not None:
-            with self._lock:
+            with self.lock:
                 group.clients -= 1
                 if group.clients > 0:
                     return
@@ -317,7 +332,7 @@ class ProgramAsks:
             return
         group = ticket.group
         if group is not None:
-            with self._lock:
+            with self.lock:
                 group.handed += 1
                 again = group.handed > 1
             if again:

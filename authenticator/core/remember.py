@@ -203,22 +203,18 @@ class Remembered:
     def renewal_period(
         self, program: Program, hem: str, scope: str, *, period: Period, write: bool, now: int
     ) -> Period | None:
-        """The period a renewal of ``scope`` may get without asking: the longest allowed one
-        that is neither longer than asked nor than approved, nor ends past the rule's 24 h;
-        ``None`` when the program must be asked."""
+        """The period a renewal of ``scope`` may get without asking: the one asked, or a
+        shorter one where the rule's 24 h end sooner; ``None`` when the program must be asked
+        (more than approved: a longer period, write access; or nothing fits any more)."""
         if remember_refusal(program) is not None:
             return None
         with self._lock:
             rule = self._rules.get(self._key(program, hem, scope, "renew"))
         if rule is None or rule.period is None or now >= rule.until:
             return None
-        if write and not rule.write:
+        if (write and not rule.write) or int(period) > int(rule.period):
             return None
-        fitting = [
-            p
-            for p in Period
-            if int(p) <= int(period) and int(p) <= int(rule.period) and now + int(p) <= rule.until
-        ]
+        fitting = [p for p in Period if int(p) <= int(period) and now + int(p) <= rule.until]
         return max(fitting, key=int) if fitting else None
 
     def rules(self, now: int) -> list[Rule]:

@@ -26,6 +26,7 @@ class Bridge(QObject):
     lockChanged = Signal(bool)  # noqa: N815 - Qt signal naming
     hemsChanged = Signal()  # noqa: N815 - Qt signal naming
     journalChanged = Signal()  # noqa: N815 - Qt signal naming
+    grantsChanged = Signal()  # access in use or a remembered rule changed  # noqa: N815 - Qt signal naming
     openRequested = Signal(list)  # arguments forwarded by a second instance (agent "open")  # noqa: N815 - Qt signal naming
 
     # ------------------------------------------------------------------ CoreListener
@@ -47,6 +48,9 @@ class Bridge(QObject):
 
     def journal_changed(self) -> None:
         emit(self.journalChanged)
+
+    def grants_changed(self) -> None:
+        emit(self.grantsChanged)
 
     # ------------------------------------------------------------------ the agent's "open"
 

@@ -338,8 +338,8 @@ class AgentServer:
                         ticket = self._core.ask_program(ask)
                     except LockedError:
                         continue  # locked just now: wait for the unlock
-                    if not ticket.decision.settled:
-                        talk.waiting(ticket)
+                    if ticket.request is not None and ticket.how == "clicked":
+                        talk.waiting(ticket)  # a prompt is (or was just) shown
                     if not self._watch(ticket, conn, peer, program):
                         return _withdrawn()
                     if ticket.decision.outcome is not Outcome.LOCKED:
@@ -347,6 +347,9 @@ class AgentServer:
         except AuthenticatorError as exc:
             code, message = refusal(exc)
             return {"ok": False, "error": code, "message": message}
+        if ticket.decision.outcome is Outcome.APPROVED and _gone(conn):
+            ticket.abandoned()  # nobody to hand the tokens to
+            return None
         return self._answer(ticket, program, request)
 
     def _watch(
