@@ -161,6 +161,44 @@ def test_a_pairing_qr_on_the_screen_is_read_through_the_portal(
     assert not Path("/tmp/out.png").exists()  # the portal's file was read and removed
 
 
+def test_a_region_picked_on_the_wayland_screen_is_read_through_the_portal(
+    session: WaylandSession, logind: FakeLogind, requester: Requester, shots: Path
+) -> None:
+    """Region select on Wayland: the portal's picture (waited for off the GUI thread) under the
+    picker, the person drags a rectangle, the code in it is read and paired."""
+    app = launch(session, make_home(session), logind)
+    pairing = requester.start_pairing()
+    picture = qr_picture(pairing.qr_text, session.root / "pairing-qr-region.png")
+    shown = session.spawn(
+        [
+            str(ROOT / ".venv" / "bin" / "python"),
+            "-m",
+            "tests.desktop.show_picture",
+            str(picture),
+            "Encedo Manager — pair",
+        ],
+        {"QT_QPA_PLATFORM": "wayland", "PYTHONPATH": str(ROOT), "PYTHONDONTWRITEBYTECODE": "1"},
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert shown.stdout is not None
+        assert shown.stdout.readline().strip() == "shown"
+        app.send("read-region")
+        preview = app.expect("preview")
+        assert preview["hostname"] == pairing.qr.hostname
+        app.send("accept")
+        app.expect("paired")
+        assert poll(lambda: pairing.poll() == "paired", 20, "the Manager to see the pairing")
+    finally:
+        for stream in (shown.stdin, shown.stdout):
+            if stream is not None:
+                stream.close()
+        shown.wait(10)
+        app.stop()
+
+
 def test_the_command_line_reads_the_qr_from_the_wayland_screen_too(
     session: WaylandSession, requester: Requester
 ) -> None:

@@ -23,6 +23,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QGuiApplication, QWindow
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from authenticator.gui import controller as controller_module
@@ -106,6 +107,15 @@ class Hand(QObject):
             wizard.paired.connect(lambda hem: emit("paired", name=hem.name))
             wizard.read_screen()
             self._watch_wizard(time.monotonic())
+        elif command == "read-region":
+            c.pair()
+            wizard = c.wizard
+            if wizard is None:
+                emit("screen-failed", message="no wizard")
+                return
+            wizard.paired.connect(lambda hem: emit("paired", name=hem.name))
+            wizard.read_region()
+            self._drag_when_picking(time.monotonic())
         elif command == "accept":
             if c.wizard is not None:
                 c.wizard.accept_pairing()
@@ -121,6 +131,27 @@ class Hand(QObject):
             c.show_window(command.split(" ", 1)[1])
         elif command == "quit":
             c.quit()
+
+    def _drag_when_picking(self, started: float) -> None:
+        """The person drags a rectangle over the whole screen in the region picker."""
+        wizard = self.c.wizard
+        picker = getattr(wizard, "_picker", None) if wizard is not None else None
+        if picker is None or not picker.isVisible():
+            if time.monotonic() - started > 20:
+                emit("screen-failed", message="no region picker")
+                return
+            QTimer.singleShot(20, lambda: self._drag_when_picking(started))
+            return
+        area = picker.rect().adjusted(4, 4, -4, -4)
+        QTest.mousePress(
+            picker, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, area.topLeft()
+        )
+        QTest.mouseMove(picker, area.center())
+        QTest.mouseMove(picker, area.bottomRight())
+        QTest.mouseRelease(
+            picker, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, area.bottomRight()
+        )
+        self._watch_wizard(started)
 
     def _watch_wizard(self, started: float) -> None:
         wizard = self.c.wizard
