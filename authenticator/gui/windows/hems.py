@@ -31,6 +31,7 @@ from authenticator.gui.windows.unpair import UnpairDialog
 __all__ = ["HemsPage"]
 
 LABEL_COLUMN_MAX = 220
+HOST_COLUMN_MAX = 200
 
 
 class HemsPage(QWidget):
@@ -65,13 +66,14 @@ class HemsPage(QWidget):
             self.tr("Via"),
             self.tr("Muted"),
         ]
-        # the names share the width (shortened with "…", whole in the tooltip); this computer's
-        # label takes its width up to a cap; the rest are short
+        # the name takes the rest of the width (shortened with "…", whole in the tooltip); this
+        # computer's label and the hostname take their width up to a cap; the rest are short
+        short = ["content"] * 4
         self.table = row_table(
             self,
             columns,
             self.tr("Paired HEMs"),
-            ["stretch", LABEL_COLUMN_MAX, "stretch", "content", "content", "content", "content"],
+            ["stretch", LABEL_COLUMN_MAX, HOST_COLUMN_MAX, *short],
         )
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.itemSelectionChanged.connect(self._update_buttons)
