@@ -8,6 +8,8 @@ of its own, as a HEM is another machine):
   listener the moment the prompt appears, the end is the client holding every token;
 * the same for 5 scopes with the ``authreply``s redeemed one after the other (what the
   concurrent redeem in ``core/bundles.py`` replaced), for comparison;
+* both again with 20 ms added to every ``/api/auth/ext/token`` answer (the emulator's latency
+  knob; a HEM across a network, or a slow device, rather than one on this computer);
 * **request → prompt shown** for 1 and 5 scopes (the app asks the HEM for one ``authreq`` per
   scope: the first alone, the rest at once);
 * **prompts needed** for a 5-scope task: one request per scope (before) and one bundle (after).
@@ -25,6 +27,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -144,6 +147,12 @@ def run(quick: bool) -> dict[str, Any]:
             results[f"s{n}"] = measure(client, clicker, SCOPES[:n], rounds)
         with one_at_a_time():
             results["s5_sequential"] = measure(client, clicker, SCOPES[:5], rounds)
+        slow = max(5, rounds // 3)
+        with latency(world.urls.admin, "/api/auth/ext/token", 0.020):
+            results["net_s1"] = measure(client, clicker, SCOPES[:1], slow)
+            results["net_s5"] = measure(client, clicker, SCOPES[:5], slow)
+            with one_at_a_time():
+                results["net_s5_sequential"] = measure(client, clicker, SCOPES[:5], slow)
         before = clicker.prompts
         for scope in SCOPES:
             client.token(scope)
@@ -157,11 +166,37 @@ def run(quick: bool) -> dict[str, Any]:
         world.close()
         shutil.rmtree(tmp, ignore_errors=True)
         shutil.rmtree(short, ignore_errors=True)
-    one = results["s1"]["click_p50_ms"]
-    for key in ("s3", "s5", "s5_sequential"):
-        results[key]["ratio_p50"] = results[key]["click_p50_ms"] / one
-        results[key]["ratio_p95"] = results[key]["click_p95_ms"] / results["s1"]["click_p95_ms"]
+    for key, base in (
+        ("s3", "s1"),
+        ("s5", "s1"),
+        ("s5_sequential", "s1"),
+        ("net_s5", "net_s1"),
+        ("net_s5_sequential", "net_s1"),
+    ):
+        results[key]["ratio_p50"] = results[key]["click_p50_ms"] / results[base]["click_p50_ms"]
+        results[key]["ratio_p95"] = results[key]["click_p95_ms"] / results[base]["click_p95_ms"]
     return results
+
+
+@contextmanager
+def latency(admin: str, prefix: str, seconds: float) -> Iterator[None]:
+    """The emulator's fault knob: every answer under ``prefix`` waits ``seconds`` first."""
+
+    def post(path: str, body: dict[str, Any]) -> None:
+        request = urllib.request.Request(  # noqa: S310 - the emulator's admin API on loopback
+            f"{admin}{path}",
+            data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 - loopback
+            answer.read()
+
+    post("/faults", {"prefix": prefix, "latency_s": seconds})
+    try:
+        yield
+    finally:
+        post("/faults/clear", {"prefix": prefix})
 
 
 def report(results: dict[str, Any]) -> None:
@@ -171,6 +206,9 @@ def report(results: dict[str, Any]) -> None:
         ("s3", "click → all tokens, 3 scopes"),
         ("s5", "click → all tokens, 5 scopes"),
         ("s5_sequential", "the same, 5 scopes redeemed one after the other"),
+        ("net_s1", "HEM answers +20 ms: click → all tokens, 1 scope"),
+        ("net_s5", "HEM answers +20 ms: 5 scopes"),
+        ("net_s5_sequential", "HEM answers +20 ms: 5 scopes one after the other"),
     ):
         r = results[key]
         ratio = f"{r['ratio_p50']:.2f}× / {r['ratio_p95']:.2f}×" if "ratio_p50" in r else "1×"
