@@ -27,6 +27,8 @@ class Bridge(QObject):
     hemsChanged = Signal()  # noqa: N815 - Qt signal naming
     journalChanged = Signal()  # noqa: N815 - Qt signal naming
     grantsChanged = Signal()  # access in use or a remembered rule changed  # noqa: N815 - Qt signal naming
+    lockedWaiting = Signal(int)  # noqa: N815 - Qt signal naming (requests waiting while locked)
+    noticed = Signal(str)  # one sentence the owner should know at once (core ``notice``)
     openRequested = Signal(list)  # arguments forwarded by a second instance (agent "open")  # noqa: N815 - Qt signal naming
 
     # ------------------------------------------------------------------ CoreListener
@@ -51,6 +53,12 @@ class Bridge(QObject):
 
     def grants_changed(self) -> None:
         emit(self.grantsChanged)
+
+    def locked_waiting(self, count: int) -> None:
+        emit(self.lockedWaiting, count)
+
+    def notice(self, message: str) -> None:
+        emit(self.noticed, message)
 
     # ------------------------------------------------------------------ the agent's "open"
 

@@ -101,6 +101,8 @@ class AppController(QObject):
         self.notifications = make_router(ctx, self.tray, self.raise_for, self.attention)
         self.notifications.failed.connect(self._notification_failed)
         self.notifications.set_enabled(self.core.settings.notifications)
+        self.screen_locked = False  # the desktop session says its screen is locked
+        self.notifications.set_private(self.core.settings.private_notifications)
         self.idle = IdleWatcher(lambda: self.core.settings.idle_lock_min, self)
         self.session_lock = SessionLockWatcher(self) if watch_session else None
 
@@ -109,6 +111,7 @@ class AppController(QObject):
         bridge.requestRemoved.connect(self._request_removed)
         bridge.lockChanged.connect(self._lock_changed)
         bridge.connectionChanged.connect(self._connection_changed)
+        bridge.lockedWaiting.connect(lambda _count: self._update_tray())
         bridge.openRequested.connect(self.open_args)
         self.tray.openRequested.connect(self.show_window)
         self.tray.checkNowRequested.connect(self.check_now)
@@ -133,6 +136,7 @@ class AppController(QObject):
         self.idle.idle.connect(lambda: self.lock("Locked after being idle."))
         if self.session_lock is not None:
             self.session_lock.locked.connect(self._session_locked)
+            self.session_lock.unlocked.connect(self._session_unlocked)
         self.status_timer = QTimer(self)
         self.status_timer.setInterval(STATUS_TICK_MS)
         self.status_timer.timeout.connect(self.window.tick_status)
@@ -236,7 +240,7 @@ class AppController(QObject):
 
     def _update_tray(self) -> None:
         locked = self.core.locked
-        count = 0 if locked else len(self.core.inbox)
+        count = self.core.waiting_while_locked if locked else len(self.core.inbox)
         state: TrayState
         if locked:
             state = "locked"
@@ -283,7 +287,21 @@ class AppController(QObject):
         self.ctx.clipboard.clear()
         self.ctx.tasks.run(lambda: core.lock(reason), owner=self, name="lock")
 
+    def _session_unlocked(self, source: str) -> None:
+        self.screen_locked = False
+        self._update_privacy()
+
+    def _update_privacy(self) -> None:
+        """Bubbles say nothing but "a request is waiting" while the screen is locked (anyone
+        passing by can read them), or always when the owner chose private notifications."""
+        self.notifications.set_private(
+            self.screen_locked or self.core.settings.private_notifications
+        )
+
     def _session_locked(self, source: str) -> None:
+        if source != "resume":
+            self.screen_locked = True
+            self._update_privacy()
         if not self.core.settings.lock_on_session_lock:
             return
         if source == "sleep":
@@ -373,6 +391,7 @@ class AppController(QObject):
     def _settings_changed(self, settings: Settings) -> None:
         apply_theme(self.app, settings.theme)
         self.notifications.set_enabled(settings.notifications)
+        self._update_privacy()
         self.core.check_now()
 
     def _theme_changed(self) -> None:

@@ -55,8 +55,9 @@ def state_icon(state: TrayState) -> QIcon:
 
 
 def tray_icon(state: TrayState, count: int = 0) -> QIcon:
-    """The tray's icon: the state's SVG, with the number of waiting requests on "pending"."""
-    if state != "pending" or count <= 0:
+    """The tray's icon: the state's SVG, with the number of waiting requests on "pending" (and
+    on "locked": requests that wait for the owner to unlock)."""
+    if state not in ("pending", "locked") or count <= 0:
         return state_icon(state)
     return _badged(state, str(count) if count < 10 else "9+")
 

@@ -17,7 +17,9 @@ default), so a test can point the app at a bus of its own.
 
 Each bus is watched by jeepney on its own daemon thread — blocking D-Bus I/O never runs on the
 GUI thread — and a hit is delivered as the queued :attr:`SessionLockWatcher.locked` signal with
-its source (``logind``, ``logind-hint``, ``sleep``, ``resume``, ``screensaver``). The bus side of
+its source (``logind``, ``logind-hint``, ``sleep``, ``resume``, ``screensaver``); where the
+session says it is unlocked again (logind's ``Unlock``, ``LockedHint`` false, the screen saver
+going off) :attr:`SessionLockWatcher.unlocked` follows. The bus side of
 each match names the service, so only its current owner's signals arrive. :attr:`status` says,
 per source, whether it is being watched (for the "This desktop" report). Everything is best
 effort: no bus, no logind or no screen saver simply means no signal from it.
@@ -46,12 +48,14 @@ MANAGER = "org.freedesktop.login1.Manager"
 SESSION = "org.freedesktop.login1.Session"
 USER = "org.freedesktop.login1.User"
 PROPERTIES = "org.freedesktop.DBus.Properties"
+UNLOCK = "unlock:"  # a watcher's hit that means "unlocked" (the rest names the source)
 RECV_TIMEOUT = 1.0
 CALL_TIMEOUT = 2.0
 
 
 class SessionLockWatcher(QObject):
     locked = Signal(str)  # which signal said so
+    unlocked = Signal(str)  # the session says it is unlocked again (where it tells)
     watching = Signal()  # emitted (queued) when a watcher is set up or gives up: status changed
 
     def __init__(self, parent: QObject | None = None) -> None:
@@ -118,7 +122,11 @@ class SessionLockWatcher(QObject):
                 "screensaver",
                 "watching " + ", ".join(present) if present else "no screen saver on the bus yet",
             )
-            self._loop(conn, queue, lambda msg: "screensaver" if msg.body[:1] == (True,) else "")
+            self._loop(
+                conn,
+                queue,
+                lambda msg: "screensaver" if msg.body[:1] == (True,) else UNLOCK + "screensaver",
+            )
         except Exception as exc:  # noqa: BLE001
             log.info("screen saver watch ended: %s", type(exc).__name__)
             self._set_status("screensaver", f"stopped ({type(exc).__name__})")
@@ -143,6 +151,7 @@ class SessionLockWatcher(QObject):
             queue: deque[Any] = deque()
             for interface, member, where in (
                 (SESSION, "Lock", path),
+                (SESSION, "Unlock", path),
                 (PROPERTIES, "PropertiesChanged", path),
                 (MANAGER, "PrepareForSleep", LOGIND_PATH),
             ):
@@ -165,7 +174,10 @@ class SessionLockWatcher(QObject):
             except TimeoutError:
                 continue
             source = hit(msg)
-            if source:
+            if source.startswith(UNLOCK):
+                log.info("the desktop session says: unlocked (%s)", source[len(UNLOCK) :])
+                emit(self.unlocked, source[len(UNLOCK) :])
+            elif source:
                 log.info("the desktop session says: lock (%s)", source)
                 emit(self.locked, source)
 
@@ -177,6 +189,8 @@ def _logind_hit(msg: Any) -> str:
     member = msg.header.fields.get(HeaderFields.member)
     if member == "Lock":
         return "logind"
+    if member == "Unlock":
+        return UNLOCK + "logind"
     if member == "PrepareForSleep":
         return "sleep" if msg.body[:1] == (True,) else "resume"
     if member == "PropertiesChanged":
@@ -184,6 +198,8 @@ def _logind_hit(msg: Any) -> str:
         hint = changed.get("LockedHint")
         if interface == SESSION and hint is not None and hint[1] is True:
             return "logind-hint"
+        if interface == SESSION and hint is not None and hint[1] is False:
+            return UNLOCK + "logind-hint"
     return ""
 
 

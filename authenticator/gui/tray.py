@@ -67,10 +67,14 @@ class Tray(QObject):
             emit(self.openRequested)
 
     def update(self, *, state: TrayState, count: int, offline_reason: str = "") -> None:
-        """Show ``state``; ``count`` waiting requests (shown only when unlocked)."""
+        """Show ``state``; ``count`` waiting requests (while locked: how many wait, no details)."""
         self.state, self.count = state, count
         self.icon.setIcon(tray_icon(state, count))
-        if state == "locked":
+        if state == "locked" and count:
+            tip = self.tr("{app} — locked; {n} waiting: unlock to see").format(
+                app=APP_NAME, n=count
+            )
+        elif state == "locked":
             tip = self.tr("{app} — locked").format(app=APP_NAME)
         elif state == "offline":
             tip = self.tr("{app} — offline").format(app=APP_NAME)

@@ -49,6 +49,7 @@ class Settings:
     lock_on_session_lock: bool = True
     start_at_login: bool = False
     notifications: bool = True
+    private_notifications: bool = False  # bubbles say only "an access request is waiting"
     theme: Theme = "system"
     default_broker_url: str = "https://api.encedo.com"
     log_level: str = "INFO"
@@ -62,6 +63,7 @@ class Settings:
         _bool(self.lock_on_session_lock, "lock_on_session_lock")
         _bool(self.start_at_login, "start_at_login")
         _bool(self.notifications, "notifications")
+        _bool(self.private_notifications, "private_notifications")
         if self.theme not in ("system", "light", "dark"):
             raise DecodeError("theme must be 'system', 'light' or 'dark'.")
         _broker_url(self.default_broker_url)
@@ -86,6 +88,7 @@ class Settings:
             "lock_on_session_lock": self.lock_on_session_lock,
             "start_at_login": self.start_at_login,
             "notifications": self.notifications,
+            "private_notifications": self.private_notifications,
             "theme": self.theme,
             "default_broker_url": self.default_broker_url,
             "log_level": self.log_level,

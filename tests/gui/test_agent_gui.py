@@ -69,7 +69,7 @@ def test_a_program_gets_its_token_after_one_click(
     assert request.program.path == os.path.realpath(sys.executable)
     texts = " ".join(label.text() for label in view.findChildren(type(view.title)))
     assert "nightly backup" in texts
-    assert "(not verified)" in texts
+    assert "Reason — claimed by the program" in texts
     assert view.period.period() is Period.H1  # the program's wish is the default choice
     qtbot.mouseClick(view.approve_button, Qt.MouseButton.LeftButton)
     thread.join(60)

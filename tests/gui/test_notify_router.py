@@ -43,6 +43,7 @@ class FakeNotifier:
         self.on_action = on_action
         self.shown: list[str] = []
         self.withdrawn: list[str] = []
+        self.notices: list[tuple[str, str, str]] = []
         self.closed = False
         self.threads: set[threading.Thread] = set()
 
@@ -53,6 +54,10 @@ class FakeNotifier:
     def withdraw(self, request_id: str) -> None:
         self.threads.add(threading.current_thread())
         self.withdrawn.append(request_id)
+
+    def show_notice(self, key: str, title: str, body: str) -> None:
+        self.threads.add(threading.current_thread())
+        self.notices.append((key, title, body))
 
     def close(self) -> None:
         self.closed = True
@@ -203,6 +208,7 @@ def test_start_shows_what_is_already_waiting_and_the_setting_switches_it_off(
     core: Core,
     requester: Requester,
     make_router: Callable[[], tuple[NotificationRouter, FakeNotifier]],
+    window: Window,
 ) -> None:
     pair_by_qr(core, requester)
     a = ask(core, requester, "keymgmt:list")
@@ -214,10 +220,82 @@ def test_start_shows_what_is_already_waiting_and_the_setting_switches_it_off(
     b = ask(core, requester, "system:config")
     QCoreApplication.processEvents()  # deliver the core's (queued) news, if any came
     assert fake.shown == [a.request_id]
-    r.set_enabled(True)
-    assert sorted(fake.shown[1:]) == sorted([a.request_id, b.request_id])
+    r.set_enabled(True)  # two waiting: one grouped bubble, never a burst
+    assert fake.shown == [a.request_id]
+    ((key, title, body),) = fake.notices
+    assert title == "2 access requests are waiting"
+    assert sorted(body.splitlines()) == [
+        f"Change the settings — {core.hems()[0].name}",
+        f"List the keys — {core.hems()[0].name}",
+    ]
+    r.on_action(key, "open")  # a grouped bubble opens the window on the first request
+    assert window.raised == [core.pending()[0].id]
     r.close()
     assert fake.closed
     core.deny(b.request_id)
     QCoreApplication.processEvents()
     assert b.request_id not in fake.withdrawn  # closed: no longer listening
+
+
+def test_while_locked_one_bubble_says_a_request_waits_and_opens_the_unlock_screen(
+    qtbot: QtBot,
+    core: Core,
+    requester: Requester,
+    router: tuple[NotificationRouter, FakeNotifier],
+    window: Window,
+) -> None:
+    """Issue 17's blocker: locked (idle), a request still reaches the owner — a bubble with no
+    details whose Open shows the unlock screen; unlocking shows the request itself."""
+    r, fake = router
+    pair_by_qr(core, requester)
+    core.update_settings(poll_interval_s=1)
+    core.lock("Locked after being idle.")
+    core.start(agent=False)
+    session = requester.request_access("keymgmt:del")
+    qtbot.waitUntil(lambda: bool(fake.notices), timeout=15_000)
+    ((key, title, body),) = fake.notices
+    assert title == "A request is waiting — Unlock"
+    assert "unlock Encedo Authenticator" in body
+    details = (session.event_id, "delete", "key", core.session.poll_list.load().popitem()[0])
+    assert not any(part in title + body for part in details)  # nothing about it
+    assert fake.shown == []
+    r.on_action(key, "open")
+    assert window.raised == [""]  # the window, which shows the unlock screen
+    core.unlock(PASSPHRASE)
+    qtbot.waitUntil(lambda: fake.shown == [session.event_id], timeout=15_000)
+    assert key in fake.withdrawn
+
+
+def test_private_notifications_say_only_that_a_request_waits(
+    qtbot: QtBot,
+    core: Core,
+    requester: Requester,
+    router: tuple[NotificationRouter, FakeNotifier],
+) -> None:
+    r, fake = router
+    pair_by_qr(core, requester)
+    r.set_private(True)  # the screen locked, or the owner's choice
+    a = ask(core, requester, "keymgmt:del")
+    qtbot.waitUntil(lambda: bool(fake.notices))
+    key, title, body = fake.notices[-1]
+    assert (title, body) == ("An access request is waiting", "Open Encedo Authenticator to see it.")
+    assert fake.shown == []
+    r.set_private(False)  # unlocked: the request itself, now
+    assert fake.shown == [a.request_id]
+    assert key in fake.withdrawn
+
+
+def test_something_the_owner_should_know_is_a_bubble(
+    qtbot: QtBot,
+    core: Core,
+    requester: Requester,
+    router: tuple[NotificationRouter, FakeNotifier],
+) -> None:
+    pair_by_qr(core, requester)
+    _, fake = router
+    requester.request_access("teleport:everything")
+    core.refresh()
+    qtbot.waitUntil(lambda: bool(fake.notices))
+    _, title, body = fake.notices[-1]
+    assert title == "Encedo Authenticator"
+    assert body.startswith("Refused a request this app does not understand")

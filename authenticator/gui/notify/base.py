@@ -39,6 +39,12 @@ class Notifier(Protocol):
         """Remove the bubble of a request that left the inbox (no-op if none)."""
         ...
 
+    def show_notice(self, key: str, title: str, body: str) -> None:
+        """A bubble that is not a request: no details, only Open (``on_action(key, "open")``).
+        Used while the app is locked ("A request is waiting — unlock to see it"), while the
+        screen is locked (private), and for a group of requests; ``withdraw(key)`` removes it."""
+        ...
+
     def close(self) -> None:
         """Withdraw everything and release the backend's resources."""
         ...

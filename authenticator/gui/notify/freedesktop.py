@@ -234,6 +234,11 @@ class FreedesktopNotifier:
         if not self._closed and not self._stopped.is_set():
             self._queue.put(lambda: self._notify(request))
 
+    def show_notice(self, key: str, title: str, body: str) -> None:
+        """Queue a bubble that only opens the app (see ``Notifier.show_notice``)."""
+        if not self._closed and not self._stopped.is_set():
+            self._queue.put(lambda: self._notify_notice(key, title, body))
+
     def withdraw(self, request_id: str) -> None:
         """Queue closing the bubble of ``request_id`` (nothing if it has none)."""
         if not self._closed and not self._stopped.is_set():
@@ -410,6 +415,35 @@ class FreedesktopNotifier:
         with self._map_lock:
             self._notification_of[request.id] = notification
             self._request_of[notification] = request.id
+
+    def _notify_notice(self, key: str, title: str, body: str) -> None:
+        markup = "body-markup" in self.capabilities
+        actions = ["open", "Open", "default", "Open"] if self.supports_actions else []
+        hints = {
+            "urgency": ("y", URGENCY_CRITICAL),
+            "category": ("s", CATEGORY),
+            "desktop-entry": ("s", APP_ID),
+            "resident": ("b", True),
+        }
+        message = new_method_call(
+            _TARGET,
+            "Notify",
+            "susssasa{sv}i",
+            (
+                APP_NAME,
+                self.notification_id(key) or 0,
+                self._icon,
+                title,
+                escape_markup(body) if markup else body,
+                actions,
+                hints,
+                -1,
+            ),
+        )
+        (notification,) = self._call(message)
+        with self._map_lock:
+            self._notification_of[key] = notification
+            self._request_of[notification] = key
 
     def _close_request(self, request_id: str) -> None:
         with self._map_lock:

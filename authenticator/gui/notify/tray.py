@@ -66,6 +66,14 @@ class TrayBalloonNotifier:
         if request_id in self._pending:
             self._pending.remove(request_id)
 
+    def show_notice(self, key: str, title: str, body: str) -> None:
+        if key in self._pending:
+            self._pending.remove(key)
+        self._pending.append(key)
+        self._tray.showMessage(
+            neutral(title), neutral(body), QSystemTrayIcon.MessageIcon.Information, BALLOON_MS
+        )
+
     def close(self) -> None:
         self._pending.clear()
         if self._connected:

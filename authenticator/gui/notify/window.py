@@ -30,6 +30,9 @@ class WindowNotifier:
     def withdraw(self, request_id: str) -> None:
         """Nothing to do: the window itself drops requests that left the inbox."""
 
+    def show_notice(self, key: str, title: str, body: str) -> None:
+        self._raise_window(key)
+
     def close(self) -> None:
         """Nothing to release."""
 
@@ -59,6 +62,10 @@ class BubbleAndWindowNotifier:
 
     def withdraw(self, request_id: str) -> None:
         self.bubble.withdraw(request_id)
+
+    def show_notice(self, key: str, title: str, body: str) -> None:
+        self.bubble.show_notice(key, title, body)
+        self._raise_window(key)
 
     def close(self) -> None:
         self.bubble.close()
