@@ -71,6 +71,7 @@ def test_a_program_gets_its_token_after_one_click(
     assert "nightly backup" in texts
     assert "Reason — claimed by the program" in texts
     assert view.period.period() is Period.H1  # the program's wish is the default choice
+    qtbot.waitUntil(view.approve_button.isEnabled)  # the input delay
     qtbot.mouseClick(view.approve_button, Qt.MouseButton.LeftButton)
     thread.join(60)
     (answer,) = result

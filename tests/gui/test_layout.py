@@ -178,6 +178,7 @@ def test_a_pasted_requests_token_fits(
     qtbot.waitUntil(lambda: view.state == "asking", timeout=10_000)
     settle(qtbot, window, DEFAULT if size == "default" else window.minimumSize())
     assert clipped(window) == []
+    qtbot.waitUntil(view.approve_button.isEnabled)  # the input delay
     qtbot.mouseClick(view.approve_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(view.token_row.isVisible, timeout=10_000)
     QApplication.processEvents()

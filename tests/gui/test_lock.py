@@ -62,6 +62,7 @@ def test_a_locked_approval_view_refuses_in_place(
     view = window.requests.view
     qtbot.waitUntil(lambda: view.request is not None and view.request.id == rid)
     core.vault.lock()  # locked behind the window's back (the bridge is not told)
+    qtbot.waitUntil(view.approve_button.isEnabled)  # the input delay
     qtbot.mouseClick(view.approve_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: view.state == "done", timeout=10_000)
     assert "locked" in view.banner.text()

@@ -21,9 +21,11 @@ below the width the buttons need side by side they stack, full width, one per li
 go to two rows, and the form puts each row's name above its value.
 
 Safety choices: there is no default button (Enter never approves; nothing is answered by
-default); the answer runs on the ``TaskRunner`` so the window keeps repainting while the HEM or
-the broker is slow; an error is shown in place in one sentence and, when the request is still
-pending, the buttons come back so the person can retry.
+default); Allow is held back for :data:`INPUT_DELAY_MS` (0.6 s) after a request is shown and
+after the window becomes active, so keystrokes or a click meant for another window, typed as
+this one pops up, never approve; the answer runs on the ``TaskRunner`` so the window keeps
+repainting while the HEM or the broker is slow; an error is shown in place in one sentence and,
+when the request is still pending, the buttons come back so the person can retry.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from __future__ import annotations
 import itertools
 from typing import Literal
 
-from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QBoxLayout,
     QCheckBox,
@@ -119,6 +121,10 @@ class _Width(QObject):
         if event.type() == QEvent.Type.Resize:
             self._view.fit(self._view.scroll.viewport().width())
         return False
+
+
+INPUT_DELAY_MS = 600
+"""How long Allow stays disabled after a request appears or the window becomes active."""
 
 
 class ApprovalView(QWidget):
@@ -306,6 +312,10 @@ class ApprovalView(QWidget):
         for first, second in itertools.pairwise(chain):
             self.setTabOrder(first, second)
 
+        self._held = QTimer(self)  # the input delay before Allow (see the module docstring)
+        self._held.setSingleShot(True)
+        self._held.timeout.connect(self._release)
+
         self._width = _Width(self)
         self.scroll.viewport().installEventFilter(self._width)
         self.narrow: bool | None = None
@@ -407,6 +417,25 @@ class ApprovalView(QWidget):
         self._refit()
         self.scroll.verticalScrollBar().setValue(0)
         self.tick(self.ctx.core.clock.now())
+        self._hold()
+
+    # ------------------------------------------------------------------ the input delay
+
+    def _hold(self) -> None:
+        """Disable Allow for a moment: input already on its way was meant for something else."""
+        if self.state != "asking":
+            return
+        self.approve_button.setEnabled(False)
+        self._held.start(INPUT_DELAY_MS)
+
+    def _release(self) -> None:
+        if self.state == "asking":
+            self.approve_button.setEnabled(True)
+
+    def event(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.WindowActivate:  # the window came to the front
+            self._hold()  # (Qt hands WindowActivate down to the window's visible children)
+        return super().event(event)
 
     def warnings_for(self, request: AccessRequest) -> list[str]:
         """The app's own loud sentences about ``request``: the core's (a key the request names
