@@ -106,7 +106,7 @@ class Shooter:
                 settle()
                 view = widget.findChild(ApprovalView)
                 if view is not None:
-                    view.scroll.ensureWidgetVisible(reveal, 0, 12)
+                    view.scroller.ensureWidgetVisible(reveal, 0, 12)
             self._one(f"{name}-min", widget)
             widget.resize(size)
 

@@ -47,7 +47,7 @@ def _versions() -> dict[str, str]:
 
 
 def _reachability(core: Any) -> list[dict[str, Any]]:
-    from authenticator.core.app import hem_url_of
+    from authenticator.core.pairings import hem_url_of
     from authenticator.errors import AuthenticatorError
 
     rows: list[dict[str, Any]] = []

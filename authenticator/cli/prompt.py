@@ -13,7 +13,7 @@ import getpass
 import os
 import sys
 from collections.abc import Iterator, Sequence
-from typing import IO
+from typing import TextIO
 
 from authenticator.cli import terminal
 from authenticator.errors import UserCancelled
@@ -22,7 +22,7 @@ __all__ = ["ask_passphrase", "ask_yes_no", "has_terminal", "say"]
 
 
 @contextlib.contextmanager
-def _tty() -> Iterator[tuple[IO[str], IO[str]]]:
+def _tty() -> Iterator[tuple[TextIO, TextIO]]:
     if os.environ.get("AUTHENTICATOR_NO_TTY") == "1":
         raise OSError("terminal disabled")
     try:

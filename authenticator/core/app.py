@@ -188,7 +188,7 @@ class Core:
 
     # ------------------------------------------------------------------ listeners
 
-    def add_listener(self, listener: CoreListener) -> None:
+    def add_listener(self, listener: CoreListener | object) -> None:
         self.hub.add(listener)
 
     def remove_listener(self, listener: CoreListener) -> None:

@@ -49,19 +49,21 @@ class ListenerHub:
     """Fans every call out to the registered listeners; one failing listener never stops others."""
 
     def __init__(self) -> None:
-        self._listeners: list[CoreListener] = []
+        self._listeners: list[object] = []
         self._lock = threading.Lock()
 
-    def add(self, listener: CoreListener) -> None:
+    def add(self, listener: CoreListener | object) -> None:
+        """Register ``listener``: any object with some of :class:`CoreListener`'s methods (those
+        it lacks are skipped)."""
         with self._lock:
             self._listeners.append(listener)
 
-    def remove(self, listener: CoreListener) -> None:
+    def remove(self, listener: object) -> None:
         with self._lock:
             if listener in self._listeners:
                 self._listeners.remove(listener)
 
-    def _each(self) -> list[CoreListener]:
+    def _each(self) -> list[object]:
         with self._lock:
             return list(self._listeners)
 

@@ -20,16 +20,16 @@ __all__ = ["Bridge"]
 class Bridge(QObject):
     """Implements :class:`~authenticator.core.listener.CoreListener` with Qt signals."""
 
-    requestAdded = Signal(object)  # noqa: N815 - Qt signal naming (AccessRequest)
-    requestRemoved = Signal(object, object, str)  # noqa: N815 - Qt signal naming (AccessRequest, Outcome, message)
-    connectionChanged = Signal(object)  # noqa: N815 - Qt signal naming (ConnectionState)
-    lockChanged = Signal(bool)  # noqa: N815 - Qt signal naming
-    hemsChanged = Signal()  # noqa: N815 - Qt signal naming
-    journalChanged = Signal()  # noqa: N815 - Qt signal naming
-    grantsChanged = Signal()  # access in use or a remembered rule changed  # noqa: N815 - Qt signal naming
-    lockedWaiting = Signal(int)  # noqa: N815 - Qt signal naming (requests waiting while locked)
+    requestAdded = Signal(object)
+    requestRemoved = Signal(object, object, str)
+    connectionChanged = Signal(object)
+    lockChanged = Signal(bool)
+    hemsChanged = Signal()
+    journalChanged = Signal()
+    grantsChanged = Signal()  # access in use or a remembered rule changed
+    lockedWaiting = Signal(int)
     noticed = Signal(str)  # one sentence the owner should know at once (core ``notice``)
-    openRequested = Signal(list)  # arguments forwarded by a second instance (agent "open")  # noqa: N815 - Qt signal naming
+    openRequested = Signal(list)  # arguments forwarded by a second instance (agent "open")
 
     # ------------------------------------------------------------------ CoreListener
 

@@ -30,7 +30,7 @@ from typing import Literal, TypeVar
 
 from PIL import Image
 from PySide6.QtCore import QEventLoop, QObject, QRect, Qt, QTimer, Signal
-from PySide6.QtGui import QGuiApplication, QImage
+from PySide6.QtGui import QGuiApplication, QImage, QScreen
 
 from authenticator.core.qrimage import decode_image
 from authenticator.errors import AuthenticatorError, DecodeError
@@ -148,7 +148,7 @@ def grab_primary(whole: QImage | None = None) -> tuple[QImage, QRect] | None:
     On the Qt path it grabs the screen; on the portal path ``whole`` is the desktop picture
     :func:`portal_desktop` got off the GUI thread, and the primary screen is cut out of it.
     """
-    screen = QGuiApplication.primaryScreen()
+    screen: QScreen | None = QGuiApplication.primaryScreen()  # None with no screen at all
     if screen is None:
         return None
     geometry = screen.geometry()

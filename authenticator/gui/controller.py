@@ -53,10 +53,14 @@ def make_router(
     """Notifications through the best backend this desktop offers (``gui.notify``), hearing the
     core through the app's bridge and answering on its task runner; the window as the last
     resort should a backend fail to start."""
-    shared = {"bridge": ctx.bridge, "tasks": ctx.tasks}
     try:
         return NotificationRouter(
-            ctx.core, raise_window, tray=tray.icon, attention=attention, **shared
+            ctx.core,
+            raise_window,
+            tray=tray.icon,
+            attention=attention,
+            bridge=ctx.bridge,
+            tasks=ctx.tasks,
         )
     except Exception:  # a broken backend must never stop the app
         log.exception("no notification backend; falling back to the window")
@@ -64,7 +68,8 @@ def make_router(
             ctx.core,
             raise_window,
             notifier_factory=lambda _on_action: WindowNotifier(attention),
-            **shared,
+            bridge=ctx.bridge,
+            tasks=ctx.tasks,
         )
 
 
@@ -381,7 +386,8 @@ class AppController(QObject):
         if answer != QMessageBox.StandardButton.Yes:
             return
         program, arguments = demo_command(self.core.paths.data_dir)
-        if QProcess.startDetached(program, arguments):
+        started, _pid = QProcess.startDetached(program, arguments)  # (ok, pid) in PySide6
+        if started:
             self.quit()
         else:
             QMessageBox.warning(self.window, APP_NAME, self.tr("The demo could not be started."))

@@ -448,7 +448,7 @@ class DesktopSection(QGroupBox):
 
     def __init__(
         self,
-        run_in_background: Callable[[Callable[[], Any], Callable[[Any], None]], None],
+        run_in_background: Callable[[Callable[[], Any], Callable[[Any], None]], object],
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(self.tr("This desktop"), parent)
@@ -478,7 +478,7 @@ class DesktopSection(QGroupBox):
         outer.addLayout(row)
         self.labels: dict[str, tuple[QLabel, QLabel, QLabel]] = {}
 
-    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
+    def showEvent(self, event: QShowEvent) -> None:
         """Checked the first time it is seen (the probe costs up to a few seconds)."""
         super().showEvent(event)
         if not self.rows and self.check_button.isEnabled():

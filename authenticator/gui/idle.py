@@ -299,7 +299,7 @@ class IdleWatcher(QObject):
         self._minutes = minutes
         self._clock = clock
         self._auto = source == "auto"
-        self.source: DesktopIdle | None = None if source == "auto" else source  # type: ignore[assignment]
+        self.source: DesktopIdle | None = None if source == "auto" else source
         self.last_input = clock()
         self._timer = QTimer(self)
         self._timer.setInterval(check_ms)
@@ -326,7 +326,7 @@ class IdleWatcher(QObject):
     def touch(self) -> None:
         self.last_input = self._clock()
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() in _INPUT:
             self.last_input = self._clock()
         return False

@@ -341,7 +341,7 @@ class _Style(QProxyStyle):
         self._on = QColor(c["on_color"] if not dark else c["base"])
         self._disabled = QColor(c["disabled"])
 
-    def drawPrimitive(  # noqa: N802 - Qt's name
+    def drawPrimitive(
         self,
         element: QStyle.PrimitiveElement,
         option: QStyleOption,
@@ -362,8 +362,8 @@ class _Style(QProxyStyle):
     def _indicator(
         self, element: QStyle.PrimitiveElement, option: QStyleOption, painter: QPainter
     ) -> None:
-        state = option.state  # type: ignore[attr-defined]
-        rect = QRectF(option.rect)  # type: ignore[attr-defined]
+        state = option.state
+        rect = QRectF(option.rect)
         side = min(rect.width(), rect.height()) - 2.0
         box = QRectF(0, 0, side, side)
         box.moveCenter(rect.center())

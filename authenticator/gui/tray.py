@@ -20,13 +20,13 @@ __all__ = ["Tray"]
 
 
 class Tray(QObject):
-    openRequested = Signal()  # noqa: N815 - Qt signal naming
-    checkNowRequested = Signal()  # noqa: N815 - Qt signal naming
-    pairRequested = Signal()  # noqa: N815 - Qt signal naming
-    lockRequested = Signal()  # noqa: N815 - Qt signal naming
-    settingsRequested = Signal()  # noqa: N815 - Qt signal naming
-    quitRequested = Signal()  # noqa: N815 - Qt signal naming
-    demoPageRequested = Signal()  # noqa: N815 - Qt signal naming
+    openRequested = Signal()
+    checkNowRequested = Signal()
+    pairRequested = Signal()
+    lockRequested = Signal()
+    settingsRequested = Signal()
+    quitRequested = Signal()
+    demoPageRequested = Signal()
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)

@@ -293,3 +293,28 @@ def test_a_new_request_never_replaces_the_one_being_read(
     assert title == "Change the settings"
     assert who.endswith("just now")
     assert countdown.startswith("Expires in ")
+
+
+def test_a_demo_that_cannot_start_is_said_and_the_app_stays(
+    qtbot: QtBot, controller: AppController, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PySide6's startDetached answers (ok, pid): a failed start must not quit the app."""
+    from PySide6.QtWidgets import QMessageBox
+
+    from authenticator.gui import controller as controller_module
+
+    said: list[str] = []
+    monkeypatch.setattr(
+        QMessageBox, "question", staticmethod(lambda *a, **k: QMessageBox.StandardButton.Yes)
+    )
+    monkeypatch.setattr(
+        QMessageBox, "warning", staticmethod(lambda _parent, _title, text: said.append(text))
+    )
+    monkeypatch.setattr(
+        controller_module, "demo_command", lambda _home: ("/nonexistent/authenticator", [])
+    )
+    quit_calls: list[bool] = []
+    monkeypatch.setattr(controller, "quit", lambda: quit_calls.append(True))
+    controller.try_demo()
+    assert said == ["The demo could not be started."]
+    assert quit_calls == []

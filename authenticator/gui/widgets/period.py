@@ -77,7 +77,7 @@ class PeriodChooser(QWidget):
 
     # ------------------------------------------------------------------ the keyboard
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent):
             key = event.key()
             if event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier:

@@ -40,7 +40,7 @@ class RegionPicker(QWidget):
         self._band = QRubberBand(QRubberBand.Shape.Rectangle, self)
         self._done = False
 
-    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt's name
+    def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
         painter.drawImage(self.rect(), self.shot)
         painter.fillRect(self.rect(), QColor(0, 0, 0, 110))
@@ -62,16 +62,16 @@ class RegionPicker(QWidget):
             int(area.x() * sx), int(area.y() * sy), int(area.width() * sx), int(area.height() * sy)
         )
 
-    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mousePressEvent(self, event: QMouseEvent) -> None:
         self._origin = event.position().toPoint()
         self._band.setGeometry(QRect(self._origin, QSize()))
         self._band.show()
 
-    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
         self._band.setGeometry(QRect(self._origin, event.position().toPoint()).normalized())
         self.update()
 
-    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         area = self._band.geometry()
         self._band.hide()
         if area.width() < 8 or area.height() < 8:
@@ -81,13 +81,13 @@ class RegionPicker(QWidget):
         emit(self.picked, self.shot.copy(self._to_image(area)))
         self.close()
 
-    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+    def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() == Qt.Key.Key_Escape:
             self.close()
             return
         super().keyPressEvent(event)
 
-    def closeEvent(self, event: object) -> None:  # noqa: N802
+    def closeEvent(self, event: object) -> None:
         if not self._done:
             self._done = True
             emit(self.cancelled)

@@ -49,9 +49,9 @@ def row_table(
 
     ``widths`` says how each column is sized (default: every column its content's width but
     the last, which takes the rest)."""
-    if widths is None:
-        widths = ["content"] * (len(columns) - 1) + ["stretch"]
-    table = RowTable(len(columns), widths, parent)
+    default: list[ColumnWidth] = ["content"] * (len(columns) - 1)
+    sizes: Sequence[ColumnWidth] = widths if widths is not None else [*default, "stretch"]
+    table = RowTable(len(columns), sizes, parent)
     table.setHorizontalHeaderLabels(columns)
     table.setAccessibleName(accessible_name)
     table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -63,7 +63,7 @@ def row_table(
     header = table.horizontalHeader()
     header.setStretchLastSection(False)
     header.setMinimumSectionSize(48)
-    for col, width in enumerate(widths):
+    for col, width in enumerate(sizes):
         if width == "content":
             mode = QHeaderView.ResizeMode.ResizeToContents
         elif width == "stretch":

@@ -117,9 +117,9 @@ class _Width(QObject):
         super().__init__(view)
         self._view = view
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() == QEvent.Type.Resize:
-            self._view.fit(self._view.scroll.viewport().width())
+            self._view.fit(self._view.scroller.viewport().width())
         return False
 
 
@@ -131,7 +131,7 @@ class ApprovalView(QWidget):
     """Shows one :class:`AccessRequest` and answers it through the core."""
 
     finished = Signal(str)  # request id: the view now shows how it ended
-    nextRequested = Signal()  # noqa: N815 - Qt signal naming
+    nextRequested = Signal()
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -147,15 +147,15 @@ class ApprovalView(QWidget):
 
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
-        self.scroll = QScrollArea(self)
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
-        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.scroll.viewport().setAutoFillBackground(False)
-        outer.addWidget(self.scroll)
-        self.content = QWidget(self.scroll)
+        self.scroller = QScrollArea(self)
+        self.scroller.setWidgetResizable(True)
+        self.scroller.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroller.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroller.viewport().setAutoFillBackground(False)
+        outer.addWidget(self.scroller)
+        self.content = QWidget(self.scroller)
         self.content.setAutoFillBackground(False)
-        self.scroll.setWidget(self.content)
+        self.scroller.setWidget(self.content)
         content = QVBoxLayout(self.content)
         content.setContentsMargins(0, 0, 0, 0)
         card = self.card = QFrame(self.content)
@@ -317,7 +317,7 @@ class ApprovalView(QWidget):
         self._held.timeout.connect(self._release)
 
         self._width = _Width(self)
-        self.scroll.viewport().installEventFilter(self._width)
+        self.scroller.viewport().installEventFilter(self._width)
         self.narrow: bool | None = None
 
     # ------------------------------------------------------------------ fitting the width
@@ -371,7 +371,7 @@ class ApprovalView(QWidget):
             self.form.setRowWrapPolicy(policy)
 
     def _refit(self) -> None:
-        self.fit(self.scroll.viewport().width())
+        self.fit(self.scroller.viewport().width())
 
     # ------------------------------------------------------------------ showing
 
@@ -415,7 +415,7 @@ class ApprovalView(QWidget):
         self.next_button.hide()
         self._update_approve_text()
         self._refit()
-        self.scroll.verticalScrollBar().setValue(0)
+        self.scroller.verticalScrollBar().setValue(0)
         self.tick(self.ctx.core.clock.now())
         self._hold()
 
@@ -481,12 +481,12 @@ class ApprovalView(QWidget):
             self._row(self.tr("Asked by"), self.tr("a pasted request"), self.tr("Asked by"))
         # the scope's verified details (those a request only states are among the claims)
         stated = {value.row(name) for name, value in request.info.stated}
-        for key, value in request.info.details:
+        for key, detail in request.info.details:
             if key not in stated:
-                self._row(self.tr(key), value, self.tr(key))
+                self._row(self.tr(key), detail, self.tr(key))
         # what outsiders claim, each row saying whose claim it is
-        for row, value in request.claims():
-            self._row(self.tr(row), value.text, self.tr(row), why=self.tr(value.origin.explanation))
+        for row, claim in request.claims():
+            self._row(self.tr(row), claim.text, self.tr(row), why=self.tr(claim.origin.explanation))
 
     def _toggle_details(self, shown: bool) -> None:
         self.raw.setVisible(shown)

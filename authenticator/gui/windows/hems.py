@@ -25,7 +25,7 @@ from authenticator.gui import fmt
 from authenticator.gui.context import AppContext
 from authenticator.gui.widgets.banner import Banner
 from authenticator.gui.widgets.plain import PlainLabel, tooltip
-from authenticator.gui.widgets.table import row_table
+from authenticator.gui.widgets.table import ColumnWidth, row_table
 from authenticator.gui.windows.unpair import UnpairDialog
 
 __all__ = ["HemsPage"]
@@ -35,7 +35,7 @@ HOST_COLUMN_MAX = 200
 
 
 class HemsPage(QWidget):
-    pairRequested = Signal()  # noqa: N815 - Qt signal naming
+    pairRequested = Signal()
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -68,7 +68,7 @@ class HemsPage(QWidget):
         ]
         # the name takes the rest of the width (shortened with "…", whole in the tooltip); this
         # computer's label and the hostname take their width up to a cap; the rest are short
-        short = ["content"] * 4
+        short: list[ColumnWidth] = ["content"] * 4
         self.table = row_table(
             self,
             columns,

@@ -44,10 +44,10 @@ PAGES = ("requests", "hems", "history", "settings")
 
 
 class MainWindow(QMainWindow):
-    pairRequested = Signal()  # noqa: N815 - Qt signal naming
-    demoRequested = Signal()  # noqa: N815 - Qt signal naming
-    closedToTray = Signal()  # noqa: N815 - Qt signal naming
-    storeReady = Signal()  # noqa: N815 - Qt signal naming (created or unlocked from the window)
+    pairRequested = Signal()
+    demoRequested = Signal()
+    closedToTray = Signal()
+    storeReady = Signal()
 
     def __init__(self, ctx: AppContext) -> None:
         super().__init__()
@@ -241,7 +241,7 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ closing
 
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
+    def closeEvent(self, event: QCloseEvent) -> None:
         if self.quitting:
             event.accept()
             return

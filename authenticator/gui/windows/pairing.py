@@ -82,7 +82,7 @@ def _button_row(left: tuple[QPushButton, ...], right: tuple[QPushButton, ...] = 
 
 class PairingWizard(QDialog):
     paired = Signal(object)  # HemView
-    requestOpened = Signal(object)  # AccessRequest (someone pasted a request, not a pairing)  # noqa: N815 - Qt signal naming
+    requestOpened = Signal(object)  # AccessRequest (someone pasted a request, not a pairing)
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -505,11 +505,11 @@ class PairingWizard(QDialog):
 
     # ------------------------------------------------------------------ drag and drop
 
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt's name
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if self._droppable(event.mimeData()) and self.pages.currentWidget() is self.source_page:
             event.acceptProposedAction()
 
-    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
+    def dropEvent(self, event: QDropEvent) -> None:
         self.drop(event.mimeData())
         event.acceptProposedAction()
 

@@ -97,22 +97,22 @@ class _QueueDelegate(QStyledItemDelegate):
         super().__init__(page)
         self._page = page
 
-    def initStyleOption(  # noqa: N802 - Qt's name
+    def initStyleOption(
         self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
     ) -> None:
         super().initStyleOption(option, index)
         lines = self._page.row_lines(str(index.data(_ID)), self.text_width(option))
         if lines is not None:
             # Qt turns "\n" into a line break only for text it reads from the model itself
-            option.text = "\u2028".join(lines)  # type: ignore[attr-defined]
+            option.text = "\u2028".join(lines)
 
     @staticmethod
     def text_width(option: QStyleOptionViewItem) -> int:
         """The width Qt draws a row's text in (the row, less its padding and text margins)."""
-        rect = option.rect  # type: ignore[attr-defined]
+        rect = option.rect
         if rect.width() <= 0:
             return 0
-        widget = option.widget  # type: ignore[attr-defined]
+        widget = option.widget
         style = widget.style() if widget is not None else QApplication.style()
         text = style.subElementRect(QStyle.SubElement.SE_ItemViewItemText, option, widget)
         margin = style.pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, widget) + 1
@@ -120,8 +120,8 @@ class _QueueDelegate(QStyledItemDelegate):
 
 
 class RequestsPage(QWidget):
-    countChanged = Signal(int)  # noqa: N815 - Qt signal naming
-    pairingOpened = Signal(object)  # noqa: N815 - Qt signal naming (PairingPreview from a pasted pairing code)
+    countChanged = Signal(int)
+    pairingOpened = Signal(object)
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -265,7 +265,7 @@ class RequestsPage(QWidget):
             if item is not None and self.view.state != "done":
                 self.list.setCurrentItem(item)
             else:
-                self.list.setCurrentItem(None)  # type: ignore[arg-type]
+                self.list.setCurrentRow(-1)
                 self.list.clearSelection()
 
     def _lines(self, request: AccessRequest, now: int, width: int = 0) -> list[str]:

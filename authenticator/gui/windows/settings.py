@@ -98,7 +98,7 @@ class PassphraseDialog(QDialog):
 
 
 class SettingsPage(QWidget):
-    settingsChanged = Signal(object)  # noqa: N815 - Qt signal naming (Settings)
+    settingsChanged = Signal(object)
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)

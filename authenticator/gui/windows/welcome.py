@@ -18,9 +18,9 @@ __all__ = ["WelcomeView"]
 
 
 class WelcomeView(QWidget):
-    pairRequested = Signal()  # noqa: N815 - Qt signal naming
-    demoRequested = Signal()  # noqa: N815 - Qt signal naming
-    demoPageRequested = Signal()  # noqa: N815 - Qt signal naming
+    pairRequested = Signal()
+    demoRequested = Signal()
+    demoPageRequested = Signal()
 
     def __init__(self, *, demo_mode: bool = False, parent: QWidget | None = None) -> None:
         super().__init__(parent)
