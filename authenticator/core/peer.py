@@ -576,7 +576,7 @@ def user_name(uid: int | None) -> str | None:
     if uid is None:
         return None
     try:
-        import pwd
+        import pwd  # POSIX only: imported where it is used, so the module loads everywhere
 
         return pwd.getpwuid(uid).pw_name
     except (ImportError, KeyError):

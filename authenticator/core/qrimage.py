@@ -90,7 +90,7 @@ def _options() -> dict[str, Any]:
     turn it off (we invert on purpose, late, so a plain failure stays cheap). Made per call: a
     zxing-cpp object kept in a global outlives its module and nanobind reports it as leaked."""
     global _can_turn_off_invert  # noqa: PLW0603 - one probe of the installed zxing-cpp
-    import zxingcpp
+    import zxingcpp  # loaded on first use, not at start-up (the decoder is rarely needed)
 
     options: dict[str, Any] = {"formats": zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)}
     if _can_turn_off_invert is None:
@@ -106,7 +106,7 @@ def _options() -> dict[str, Any]:
 
 def _read(image: Image.Image) -> str | None:
     """The text of the first valid QR code zxing-cpp finds in ``image`` (grey), or ``None``."""
-    import zxingcpp
+    import zxingcpp  # loaded on first use, not at start-up (the decoder is rarely needed)
 
     for result in zxingcpp.read_barcodes(image, **_options()):
         if result.valid and result.text:
