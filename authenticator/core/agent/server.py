@@ -200,6 +200,7 @@ class AgentServer:
                 reply = self._handle(conn, peer)
                 if reply is not None:
                     with contextlib.suppress(OSError):
+                        conn.settimeout(10.0)  # watching the client left it non-blocking
                         conn.sendall(encode(reply))
         except Exception:  # one client's failure never reaches the others
             log.exception("agent client failed")
@@ -337,7 +338,9 @@ class AgentServer:
                     try:
                         ticket = self._core.ask_program(ask)
                     except LockedError:
-                        continue  # locked just now: wait for the unlock
+                        if self._core.locked:
+                            continue  # locked just now: wait for the unlock
+                        raise
                     if ticket.request is not None and ticket.how == "clicked":
                         talk.waiting(ticket)  # a prompt is (or was just) shown
                     if not self._watch(ticket, conn, peer, program):
