@@ -381,7 +381,8 @@ def test_access_in_use_lists_every_token_without_the_token(
     assert [g.scope for g in grants] == ["keymgmt:list", "system:config"]
     for g in grants:
         assert g.how == "clicked"
-        assert g.who.startswith("python")  # this process, as the kernel names it
+        assert person.seen[0].program is not None
+        assert g.who == person.seen[0].program.describe()  # this process, as it connected
         assert g.source == "local"
         assert g.exp == answer.results[0].exp
     assert grants[0].text.startswith("list the keys on")
