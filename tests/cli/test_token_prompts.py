@@ -30,6 +30,7 @@ from authenticator.core.agent.server import AgentServer
 from authenticator.core.app import Core
 from authenticator.core.codes import WrongCodeError
 from authenticator.core.model import AccessRequest, Outcome
+from authenticator.core.peer import identify_pid
 from authenticator.emulator.server import RunningEmulator
 from authenticator.protocol.bearer import Bearer
 from authenticator.store.paths import AppPaths
@@ -66,6 +67,8 @@ def app(cli: Cli, emu: RunningEmulator) -> Iterator[Core]:
     """The desktop app's core for the CLI's home, serving its agent socket."""
     core = make_core(cli.home)
     core.create_store(passphrase=PASSPHRASE)
+    if identify_pid(os.getpid()).remote is not None:  # run from SSH: every caller is remote
+        core.update_settings(code_matching="off")  # the code tests set it themselves
     core.update_settings(default_broker_url=emu.urls.broker.rstrip("/"))
     core.pair_direct(core.preview_direct(emu.urls.hems[0]), HEM_PASSPHRASE)
     server = AgentServer(core, AppPaths.for_home(cli.home, cli.env).agent_socket)
