@@ -111,7 +111,7 @@ class Ask:
     request_id: str
 
 
-def ask(core: Core, requester: Requester, scope: str) -> Ask:
-    session = requester.request_access(scope)
+def ask(core: Core, requester: Requester, scope: str, *, note: str | None = None) -> Ask:
+    session = requester.request_access(scope, note=note)
     wait_for(lambda: session.event_id in [r.id for r in core.refresh()])
     return Ask(session, session.event_id)

@@ -187,6 +187,7 @@ class BrokerRound:
             created=now,
             expires_at=event.exp,
             location=event.ipinfo,
+            note=event.note,
             key_name=key.label,
             warnings=key.warnings,
         )

@@ -130,7 +130,8 @@ class IpInfo:
 
 @dataclass(frozen=True, slots=True)
 class BrokerEvent:
-    """One pending event as the broker serves it to this pairing."""
+    """One pending event as the broker serves it to this pairing. ``note`` is the requester's
+    note when the broker forwards it (cleaned outside text; the live broker may not)."""
 
     event_id: str
     jti: str
@@ -138,6 +139,7 @@ class BrokerEvent:
     epk: PublicKey
     exp: int
     ipinfo: IpInfo
+    note: Outside | None = None
 
     @classmethod
     def from_json(cls, event_id: str, obj: Mapping[str, Any]) -> BrokerEvent:
@@ -153,6 +155,7 @@ class BrokerEvent:
             epk=PublicKey.from_b64(get_str(obj, "epk", what=what), what="broker key (epk)"),
             exp=get_int(obj, "exp", what=what),
             ipinfo=IpInfo.from_json(obj.get("ipinfo_eid")),
+            note=clean(obj.get("note"), Origin.REQUESTER, limit=LIMITS.note) or None,
         )
 
 

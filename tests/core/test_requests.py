@@ -356,3 +356,28 @@ def test_an_answer_whose_reply_was_lost_is_not_blamed_on_another_authenticator(
             impatient.approve(a.request_id)
     finally:
         impatient.close()
+
+
+def test_a_broker_requests_code_in_its_note_is_matched(core: Core, requester: Requester) -> None:
+    """The Manager page shows a code next to its button and puts it in the request's note; the
+    broker forwards the note; the owner must pick that code among three."""
+    from authenticator.core.codes import WrongCodeError
+    from authenticator.protocol.outside import Origin
+
+    pair_by_qr(core, requester)
+    a = ask(
+        core, requester, "keymgmt:list", note="Approve code 47 in Encedo Authenticator (code:47)"
+    )
+    req = core.inbox.get(a.request_id)
+    assert req.note is not None
+    assert req.note.origin is Origin.REQUESTER
+    assert ("Their note — not verified", req.note) in req.claims()
+    assert 47 in req.codes
+    assert len(set(req.codes)) == 3
+    wrong = next(c for c in req.codes if c != 47)
+    with pytest.raises(WrongCodeError):
+        core.approve(a.request_id, code=wrong)
+    assert finished(a.session).state == "denied"
+    b = ask(core, requester, "keymgmt:list", note="code:47")
+    assert core.approve(b.request_id, code=47)
+    assert finished(b.session).state == "approved"

@@ -204,6 +204,7 @@ class _Event:
     authreply: str | None = None
     answered_by: str | None = None
     ipinfo_aid: Location = field(default_factory=dict)
+    note: str | None = None
 
 
 class Broker:
@@ -525,6 +526,7 @@ class Broker:
                 ipinfo_eid=here,
                 created=now,
                 ipinfo_aid=aid_place,
+                note=authreq.note,
             )
             return {
                 "eventid": event_id,
@@ -581,16 +583,21 @@ class Broker:
             return {"eventid": found or []}
 
     def event_get(self, event_id: str, path_pid: str) -> dict[str, Any]:
-        """``GET /notify/event/data/<id>/<pidx>`` → ``{jti, scope, epk, exp, ipinfo_eid}``."""
+        """``GET /notify/event/data/<id>/<pidx>`` → ``{jti, scope, epk, exp, ipinfo_eid}``, and
+        the ``authreq``'s ``note`` when it has one (whether the live broker forwards it is not
+        documented; this one does, so code matching can show a requester's code)."""
         with self._lock:
             event, target = self._open_target(event_id, path_pid)
-            return {
+            data: dict[str, Any] = {
                 "jti": event.jti,
                 "scope": target.sealed,
                 "epk": event.keys.public.b64,
                 "exp": event.exp,
                 "ipinfo_eid": dict(event.ipinfo_eid),
             }
+            if event.note is not None:
+                data["note"] = event.note
+            return data
 
     def event_allow(
         self, event_id: str, path_pid: str, body: Mapping[str, Any], *, ip: str
