@@ -84,6 +84,7 @@ def test_pair_then_request_then_approve(api: httpx.Client) -> None:
         assert request["state"] == "pending"
         assert request["title"] == "List the keys"
         assert 0 < request["remaining"] <= request["wait"]
+        assert 10 <= request["code"] <= 99  # the code to match in the app, also in the note
         sim.approve(request["event_id"], pairing)
         done = poll(api, f"api/request/{request['id']}", "approved")
         assert done["claims"]["scope"] == "keymgmt:list"
@@ -187,6 +188,9 @@ def test_the_page_in_a_browser(running: RunningEmulator, tmp_path: Path) -> None
                 sync_api.expect(item.locator(".request-status")).to_contain_text(
                     "Waiting for approval"
                 )
+                sync_api.expect(item.locator(".request-code")).to_contain_text(
+                    "Approve code"
+                )  # the code the owner picks in the app (code matching)
                 events = [e for e, p in sim.pending() if p is pairing]
                 assert len(events) == 1
                 sim.approve(events[0], pairing)

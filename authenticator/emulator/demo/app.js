@@ -273,6 +273,9 @@
     item.querySelector(".badge").textContent = BADGE[answer.state] || answer.state;
     item.querySelector(".request-status").textContent = statusText(answer);
     item.querySelector(".request-controls").hidden = answer.state !== "pending";
+    const code = item.querySelector(".request-code");
+    if (answer.code) item.querySelector(".code").textContent = String(answer.code);
+    code.hidden = !answer.code || answer.state !== "pending";
     if (answer.state === "approved" && answer.claims) {
       const c = answer.claims;
       item.querySelector(".claim-scope").textContent = c.scope;

@@ -164,6 +164,7 @@ class DemoBackend:
         self._finalizer = weakref.finalize(self, _close_all, self._owned)
         self._pairings: _Sessions[PairingSession] = _Sessions()
         self._requests: _Sessions[AccessSession] = _Sessions()
+        self._codes: dict[str, int] = {}  # page id → the code the page shows for it
         self._info: tuple[HemInfo, str | None, int] | None = None
 
     # ------------------------------------------------------------------ the requester
@@ -273,10 +274,18 @@ class DemoBackend:
             raise DecodeError("Give the scope to ask for (1 to 1023 characters).")
         if not scope.isprintable():
             raise DecodeError("The scope must be printable text.")
-        note = f"Demo Manager page; it stops waiting at {clock_text(self._now() + self._wait)}"
+        # A code to match in the app (code matching), and when this page stops waiting: both the
+        # requester's words, carried in the note (core/codes.py reads "code:NN").
+        code = 10 + secrets.randbelow(90)
+        note = (
+            f"Demo Manager page, code:{code}; it stops waiting at "
+            f"{clock_text(self._now() + self._wait)}"
+        )
         session = self.requester().request_access(scope, wait=self._wait, note=note)
         with self._lock:
             key = self._requests.add(session)
+            self._codes = {k: v for k, v in self._codes.items() if k in self._requests}
+            self._codes[key] = code
         return self._access(key, session)
 
     def access(self, key: str) -> dict[str, Any]:
@@ -309,6 +318,7 @@ class DemoBackend:
             "state": result.state,
             "remaining": session.remaining,
             "wait": self._wait,
+            "code": self._codes.get(key),
         }
         if result.state == "approved":
             answer["token"] = result.token
