@@ -103,7 +103,7 @@ def _install_translations(app: QApplication) -> None:
 
 def demo_paths(real: AppPaths) -> AppPaths:
     """The demo's own home, beside (never inside the files of) the real one."""
-    return AppPaths.for_home(real.data_dir / "demo")
+    return real.demo()
 
 
 def _reset_demo_home(paths: AppPaths) -> None:

@@ -100,6 +100,11 @@ class AppPaths:
             return cls.for_home(Path(home), environ)
         return cls.default()
 
+    def demo(self) -> AppPaths:
+        """The demo's own home (``authenticator --demo``), beside (never inside the files of)
+        this one."""
+        return AppPaths.for_home(self.data_dir / "demo")
+
     def ensure(self) -> None:
         """Create the store's directories with mode 0700 (and tighten existing ones to 0700).
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
 
+import pytest
 import qrcode
 
 from authenticator.cli import exitcodes
@@ -206,6 +209,46 @@ def test_token_without_app_and_without_terminal_says_what_to_do(
     assert r.json()["error"] == "no_app"
     assert "not running" in r.json()["message"]
     print(f"two headless calls took {time.monotonic() - started:.2f} s")
+
+
+def test_token_during_the_demo_says_how_to_ask_the_demo(
+    tmp_path: Path, emu: RunningEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A newcomer runs ``authenticator --demo`` and then ``authenticator token`` without --home:
+    no app serves their own home, but the demo's does — the command says how to ask it."""
+    from authenticator.store.paths import AppPaths
+
+    env = {k: v for k, v in Cli(tmp_path / "unused").env.items() if k != "AUTHENTICATOR_HOME"}
+    env.update(
+        XDG_DATA_HOME=str(tmp_path / "data"),
+        XDG_CONFIG_HOME=str(tmp_path / "config"),
+        XDG_STATE_HOME=str(tmp_path / "state"),
+    )
+    for name in ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_RUNTIME_DIR"):
+        monkeypatch.setenv(name, env[name])
+    monkeypatch.delenv("AUTHENTICATOR_HOME", raising=False)
+    demo = AppPaths.default().demo()
+    core = make_core(demo.data_dir)
+    core.create_store(passphrase=PASSPHRASE)
+    server = AgentServer(core, demo.agent_socket)
+    server.start()
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "authenticator", "token", "--scope", "keymgmt:list"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+            check=False,
+        )
+        assert proc.returncode == exitcodes.NO_APP
+        assert "the demo is running" in proc.stderr
+        assert f"--home {demo.data_dir}" in proc.stderr
+        assert proc.stdout == ""
+        assert not (AppPaths.default().data_dir / "vault.bin").exists()  # no store made
+    finally:
+        server.stop()
+        core.close()
 
 
 def test_token_through_the_running_app(cli: Cli, emu: RunningEmulator) -> None:

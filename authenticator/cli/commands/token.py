@@ -43,6 +43,8 @@ from authenticator.core.model import PartResult
 from authenticator.core.peer import identify_pid
 from authenticator.errors import AuthenticatorError, DecodeError, UserCancelled
 from authenticator.protocol.periods import Period
+from authenticator.store.paths import HOME_ENV, AppPaths
+from authenticator.store.vault import Vault
 
 __all__ = ["export_name", "run"]
 
@@ -243,6 +245,27 @@ def _emit(
     return exitcodes.code_for(error_for(first.error or "failed", first.message))
 
 
+def running_demo_hint(home: str | None) -> str | None:
+    """When no app serves the asked home but the demo runs (in a home of its own), how to ask
+    it — a newcomer's ``authenticator token`` during ``authenticator --demo``."""
+    if home or os.environ.get(HOME_ENV):
+        return None
+    demo = AppPaths.resolve(None, os.environ).demo()
+    try:
+        AgentClient(demo.agent_socket).ping()
+    except AuthenticatorError:
+        return None
+    where = shlex.quote(str(demo.data_dir))
+    return (
+        f"the demo is running in a home of its own: add --home {where} to ask it "
+        f"(authenticator --home {where} token …)."
+    )
+
+
+def _has_store(home: str | None) -> bool:
+    return Vault.exists(AppPaths.resolve(home, os.environ))
+
+
 def run(args: argparse.Namespace) -> int:
     try:
         scopes = list(dict.fromkeys(args.scope))
@@ -256,11 +279,19 @@ def run(args: argparse.Namespace) -> int:
         period = Period.parse(args.period)
         asked = _via_app(args, scopes, period)
         if asked is None:
-            if not has_terminal():
+            hint = running_demo_hint(args.home)
+            if not has_terminal() or (hint and not _has_store(args.home)):
                 raise AgentNotRunning(
-                    "The Encedo Authenticator app is not running and there is no terminal to ask "
-                    "you on; start the app (authenticator) and try again."
+                    "The Encedo Authenticator app is not running"
+                    + (
+                        f"; {hint}"
+                        if hint
+                        else " and there is no terminal to ask you on; start "
+                        "the app (authenticator) and try again."
+                    )
                 )
+            if hint:
+                say(f"Note: {hint}")
             asked = _on_terminal(args, scopes, period)
     except AuthenticatorError as exc:
         if getattr(args, "json", False):
