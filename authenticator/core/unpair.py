@@ -28,7 +28,7 @@ class UnpairResult:
     """What happened on each side. ``removed``: the pairing is gone from this computer."""
 
     name: str
-    broker: str  # "done", "failed", "not needed"
+    broker: str  # "done", "already gone", "failed", "not needed"
     hem: str  # "done", "failed", "skipped", "not needed"
     removed: bool
     problems: tuple[str, ...] = field(default=())
@@ -99,6 +99,8 @@ def unpair(
             epk = broker.session_for_aid(rec.aid)
             broker.delete_subscriber(unpair_body(keys, epk, session.rng(32)))
             broker_state = "done"
+        except NotFound:  # the broker does not know this pairing (any more): nothing to remove
+            broker_state = "already gone"
         except AuthenticatorError as exc:
             broker_state = "failed"
             problems.append(f"The broker did not remove the pairing: {exc}")

@@ -35,11 +35,8 @@ def test_broker_refusal_keeps_the_pairing_then_forget_locally(
     hem = pair_by_qr(core, requester)
     broker = emu.emulator.broker
     assert broker is not None
-    broker.subscribers_delete_live_404 = True  # what the live service answers today
-    try:
-        result = core.unpair(hem.name)
-    finally:
-        broker.subscribers_delete_live_404 = False
+    emu.emulator.faults.add("/notify/subscribers/delete", status=401, times=1)  # a refusal
+    result = core.unpair(hem.name)
     assert not result.removed
     assert result.broker == "failed"
     assert "did not remove" in result.problems[0]
@@ -66,3 +63,23 @@ def test_direct_pairing_needs_the_passphrase_to_unpair_at_the_hem(
     done = core.unpair(hem.name, hem_passphrase=HEM_PASSPHRASE)
     assert done.removed
     assert "Direct (Linux)" not in [k["label"] for k in requester.list_keys()]
+
+
+def test_a_broker_that_no_longer_knows_the_pairing_is_already_gone(
+    core: Core, requester: Requester, emu: RunningEmulator
+) -> None:
+    """A 404 at the broker means it has nothing to remove (the live service answers 404 to the
+    delete today): the pairing is gone there, not a failure that keeps it here."""
+    hem = pair_by_qr(core, requester)
+    broker = emu.emulator.broker
+    assert broker is not None
+    broker.subscribers_delete_live_404 = True
+    try:
+        result = core.unpair(hem.name)
+    finally:
+        broker.subscribers_delete_live_404 = False
+    assert result.removed
+    assert result.broker == "already gone"
+    assert result.problems == ()
+    assert core.hems() == []
+    assert core.journal_entries()[0].kind == "unpair.done"
