@@ -294,12 +294,8 @@ def test_unpair_and_local_only_fallback(
     cli: Cli, requester: Requester, emu: RunningEmulator
 ) -> None:
     name = paired(cli, requester)
-    assert emu.emulator.broker is not None
-    emu.emulator.broker.subscribers_delete_live_404 = True
-    try:
-        r = cli("unpair", name)
-    finally:
-        emu.emulator.broker.subscribers_delete_live_404 = False
+    emu.emulator.faults.add("/notify/subscribers/delete", status=401, times=1)  # refused
+    r = cli("unpair", name)
     assert r.code == exitcodes.OTHER
     assert "--local-only" in r.err
     assert [h["name"] for h in cli("hems", "--json").json()] == [name]
