@@ -154,6 +154,14 @@ class AgentClient:
     def open_links(self, links: list[str]) -> None:
         self._call({"op": "open", "args": links}, 10.0)
 
+    def pending(self) -> list[dict[str, Any]]:
+        """The requests waiting in the app's window (``AccessRequest.to_json`` each)."""
+        answer = self._call({"op": "pending"}, 10.0)
+        requests = answer.get("requests")
+        if not isinstance(requests, list) or not all(isinstance(r, dict) for r in requests):
+            raise BadResponseError("The authenticator app sent a malformed list of requests.")
+        return requests
+
     def grants(self) -> dict[str, Any]:
         """Access in use: ``{"grants": [...], "rules": [...], "note": ...}`` (docs/agent.md)."""
         return self._call({"op": "grants"}, 10.0)

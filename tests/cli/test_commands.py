@@ -18,7 +18,7 @@ from authenticator.emulator.requester import Requester
 from authenticator.emulator.server import RunningEmulator
 from authenticator.protocol.bearer import Bearer
 from tests.cli.conftest import PASSPHRASE, Cli
-from tests.support_emulator import HEM_PASSPHRASE, finished, make_core, requester_for
+from tests.support_emulator import HEM_PASSPHRASE, finished, make_core, requester_for, wait_for
 
 
 def paired(cli: Cli, requester: Requester, *extra: str) -> str:
@@ -279,6 +279,47 @@ def test_token_through_the_running_app(cli: Cli, emu: RunningEmulator) -> None:
         r = cli("lock")
         assert r.code == 0
         assert core.locked
+    finally:
+        server.stop()
+        core.close()
+
+
+def test_requests_lists_what_waits_in_the_apps_window(cli: Cli, emu: RunningEmulator) -> None:
+    """A program asked the running app: ``authenticator requests`` (another process, which
+    cannot see the app's memory) still lists it, and says where to answer it."""
+    from authenticator.core.agent_client import AgentClient
+    from authenticator.errors import UserCancelled
+    from authenticator.store.paths import AppPaths
+
+    core = make_core(cli.home)
+    core.create_store(passphrase=PASSPHRASE)
+    core.update_settings(code_matching="off")
+    core.pair_direct(core.preview_direct(emu.urls.hems[0]), HEM_PASSPHRASE)
+    server = AgentServer(core, AppPaths.for_home(cli.home, cli.env).agent_socket)
+    server.start()
+    outcome: list[BaseException] = []
+
+    def program() -> None:
+        try:
+            AgentClient(server.path).token("keymgmt:del", reason="nightly cleanup")
+        except UserCancelled as exc:
+            outcome.append(exc)
+
+    asker = threading.Thread(target=program)
+    asker.start()
+    try:
+        wait_for(core.pending)
+        (waiting,) = core.pending()
+        r = cli("requests")
+        assert r.code == 0, r.err
+        assert f"{waiting.id}  " in r.out
+        assert "waiting in the app's window — answer it there" in r.out
+        assert "Reason — claimed by the program: nightly cleanup" in r.out
+        listed = cli("requests", "--json").json()
+        assert [(x["id"], x["in_app"]) for x in listed] == [(waiting.id, True)]
+        core.deny(waiting.id)
+        asker.join(20)
+        assert outcome
     finally:
         server.stop()
         core.close()

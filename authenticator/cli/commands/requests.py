@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import argparse
 import threading
+from typing import Any
 
 from authenticator.cli import exitcodes
 from authenticator.cli.context import open_core
 from authenticator.cli.output import clock_time, emit, in_words
+from authenticator.core.agent_client import AgentClient
 from authenticator.core.app import Core
 from authenticator.core.model import AccessRequest
-from authenticator.errors import NoSuchRequestError
+from authenticator.errors import AuthenticatorError, NoSuchRequestError
 from authenticator.protocol.periods import Period
 
 
@@ -53,6 +55,31 @@ class _Arrival:
         self._event.set()
 
 
+def _waiting_in_the_app(home: str | None, known: set[str]) -> list[dict[str, Any]]:
+    """The requests the running app holds that this process cannot see itself (a local
+    program's, a pasted one): listed so nothing waits unseen; answered in the app's window."""
+    try:
+        held = AgentClient.for_home(home).pending()
+    except AuthenticatorError:  # no app, or it is locked: nothing more to list
+        return []
+    return [r for r in held if r.get("id") not in known and r.get("source") != "broker"]
+
+
+def _in_app_lines(obj: dict[str, Any], now: int) -> list[str]:
+    expires = obj.get("expires_at")
+    left = in_words(expires - now) if isinstance(expires, int) else "?"
+    lines = [
+        f"{obj.get('id')}  {obj.get('hem')}  ({obj.get('source')}, expires in {left}; waiting "
+        "in the app's window — answer it there)",
+        f"  {obj.get('title')} — {obj.get('text')}",
+    ]
+    claims = obj.get("claims")
+    for claim in claims if isinstance(claims, list) else []:
+        if isinstance(claim, dict):
+            lines.append(f"  {claim.get('row')}: {claim.get('text')}")
+    return lines
+
+
 def list_requests(args: argparse.Namespace) -> int:
     core = open_core(args.home)
     try:
@@ -65,8 +92,11 @@ def list_requests(args: argparse.Namespace) -> int:
             arrived.wait(args.wait)
             pending = core.pending()
         now = core.clock.now()
+        in_app = _waiting_in_the_app(args.home, {r.id for r in pending})
         lines = [line for r in pending for line in request_lines(r, now)]
-        emit(args, [r.to_json() for r in pending], lines or ["No pending requests."])
+        lines += [line for r in in_app for line in _in_app_lines(r, now)]
+        data = [r.to_json() for r in pending] + [{**r, "in_app": True} for r in in_app]
+        emit(args, data, lines or ["No pending requests."])
         return exitcodes.SUCCESS
     finally:
         core.close()

@@ -80,8 +80,8 @@ ERRORS = (
     "withdrawn",
     "failed",
 )
-OPS = ("token", "ping", "lock", "open", "grants", "forget")
-FEATURES = ("scopes", "progress", "code", "grants", "forget", "wait_unlock")
+OPS = ("token", "ping", "lock", "open", "grants", "forget", "pending")
+FEATURES = ("scopes", "progress", "code", "grants", "forget", "wait_unlock", "pending")
 """What this app understands beyond the first release (``ping`` lists them)."""
 
 

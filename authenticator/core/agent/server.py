@@ -42,7 +42,7 @@ from authenticator.core.agent.protocol import (
 )
 from authenticator.core.agent.ratelimit import RateLimiter
 from authenticator.core.grants import REVOCATION_NOTE, GrantView
-from authenticator.core.model import Outcome, PartResult, Program
+from authenticator.core.model import AccessRequest, Outcome, PartResult, Program
 from authenticator.core.peer import PeerIdentity, capture
 from authenticator.core.programs import ProgramAsk, Ticket
 from authenticator.core.remember import Rule, program_key
@@ -88,6 +88,8 @@ class AgentHost(Protocol):
     def locked(self) -> bool: ...
 
     def pending_count(self) -> int: ...
+
+    def pending(self) -> list[AccessRequest]: ...
 
     def lock(self, reason: str = "") -> None: ...
 
@@ -269,11 +271,22 @@ class AgentServer:
             return self._token(conn, obj, peer)
         if op == "grants":
             return self._grants()
+        if op == "pending":
+            return self._pending()
         if op == "forget":
             return self._forget(obj)
         return {"ok": False, "error": "bad_request", "message": f"Unknown operation {op!r}."}
 
     # ------------------------------------------------------------------ access in use
+
+    def _pending(self) -> dict[str, Any]:
+        """What waits in the app's window (for ``authenticator requests``): the same model the
+        window shows, its outside text already cleaned; nothing while locked. Listing only —
+        answering goes through the window (or the command line's own core), never the socket."""
+        if self._core.locked:
+            code, message = refusal(LockedError())
+            return {"ok": False, "error": code, "message": message}
+        return {"ok": True, "requests": [r.to_json() for r in self._core.pending()]}
 
     def _grants(self) -> dict[str, Any]:
         if self._core.locked:  # nothing about requests is shown while locked
