@@ -11,6 +11,17 @@ broker), write access only where it applies and off by default, the app's own wa
 loud banner right above the buttons, and an Allow button whose text is the grant itself
 ("Allow read and write for 8 h").
 
+Several scopes asked at once (a *bundle*) are one prompt: a lead-in sentence, then one line per
+scope from the verified parts (its title and phrase, and the HEM's own name for the key where it
+has one), one period and one Allow/Deny for all; write access is a check box per scope where it
+applies (off at first). After Allow, each scope's line says whether it was granted or why not.
+A *renewal* (the program still holds the access) says so and until when it holds it. When code
+matching applies (``request.codes``) the view asks which of three codes the requester shows:
+Allow stays disabled until one is picked (a click, Tab and Space, or typing its two digits),
+and a wrong pick denies the request (the core journals it as suspicious). A local program's
+prompt may offer "Don't ask again" (with the setting on) and "Renew without asking until I
+lock", never when code matching applies or the program cannot be recognised next time.
+
 The view never changes request by itself. When the request on screen ends elsewhere (withdrawn,
 expired, answered on another device, answered from a notification) it stays on screen with
 its buttons gone and a line saying how it ended; moving on is the person's own click on "Show
@@ -34,6 +45,7 @@ import itertools
 from typing import Literal
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QFontMetrics, QKeyEvent
 from PySide6.QtWidgets import (
     QBoxLayout,
     QCheckBox,
@@ -51,7 +63,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from authenticator.core.model import AccessRequest, Grant, Outcome
+from authenticator.core.codes import CodeRequiredError, WrongCodeError
+from authenticator.core.model import AccessRequest, Grant, Outcome, PartResult, ScopePart, why_not
+from authenticator.core.remember import remember_refusal
 from authenticator.errors import (
     AlreadyAnsweredError,
     ExpiredError,
@@ -110,6 +124,84 @@ def _selectable(label: QLabel) -> QLabel:
     return label
 
 
+def part_line(part: ScopePart, hem: str) -> str:
+    """One scope of a bundle in plain words, from the verified part: ``List the keys — list
+    the keys on my-hem``."""
+    return f"• {part.title} — {part.phrase_for(hem)}"
+
+
+def part_result(result: PartResult) -> str:
+    """How one scope of an approval ended: ``✓ Granted``, ``✗ Not granted: the HEM refused it``
+    (the app's own words for the error, never the peer's)."""
+    if result.ok:
+        writes = result.granted is not None and ":rw" in result.granted
+        return "✓ Granted with write access" if writes else "✓ Granted"
+    if result.error is not None:
+        return f"✗ Not granted: {why_not(result.error)}"
+    return "✗ Not granted"
+
+
+def write_label(part: ScopePart) -> str:
+    """The check box that grants write access to one part: ``Also allow writing to disk0``
+    (short: a check box never wraps; its line above says which drive it is)."""
+    drive = dict(part.info.details).get("Drive", "").split(" ", 1)[0]
+    return f"Also allow writing to {drive}" if drive else f"Also allow writing — {part.title}"
+
+
+def wrap_words(text: str, metrics: QFontMetrics, width: int) -> str:
+    """``text`` broken into lines at spaces so that no line is wider than ``width`` pixels (a
+    word wider than that keeps a line of its own)."""
+    lines: list[str] = []
+    for word in text.split(" "):
+        if lines and metrics.horizontalAdvance(f"{lines[-1]} {word}") <= width:
+            lines[-1] += f" {word}"
+        else:
+            lines.append(word)
+    return "\n".join(lines)
+
+
+def code_text(code: int) -> str:
+    return f"{code:02d}"
+
+
+class _PartRow(QWidget):
+    """One scope of a bundle: its line, the HEM's name for its key, and (after Allow) how it
+    ended."""
+
+    def __init__(self, part: ScopePart, hem: str, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.part = part
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(1)
+        self.line = _selectable(PlainLabel(part_line(part, hem), self))
+        self.line.setAccessibleName(part.title)
+        layout.addWidget(self.line)
+        below = QVBoxLayout()
+        below.setContentsMargins(16, 0, 0, 0)
+        below.setSpacing(1)
+        self.key_name: QLabel | None = None
+        if part.key_name:
+            name = part.key_name
+            label = _selectable(PlainLabel(f"{name.row('Key name')}: {name.text}", self))
+            label.setProperty("role", "muted")
+            label.setToolTip(tooltip(name.origin.explanation))
+            below.addWidget(label)
+            self.key_name = label
+        self.result = _selectable(PlainLabel(self))
+        self.result.setAccessibleName(f"{part.title}: result")
+        self.result.hide()
+        below.addWidget(self.result)
+        layout.addLayout(below)
+
+    def show_result(self, result: PartResult) -> None:
+        self.result.setText(part_result(result))
+        font = self.result.font()
+        font.setBold(not result.ok)
+        self.result.setFont(font)
+        self.result.show()
+
+
 class _Width(QObject):
     """Tells the view the width its content really has (the scroll area's viewport)."""
 
@@ -139,6 +231,10 @@ class ApprovalView(QWidget):
         self.request: AccessRequest | None = None
         self.state: State = "empty"
         self.grant: Grant | None = None
+        self._grant_line = ""
+        """What Allow grants, on one line (the button may show it over several)."""
+        self.approved_writes: tuple[bool, frozenset[str] | None] = (False, None)
+        """The write access the last Allow asked for (write, write_scopes)."""
         self.ended: Outcome | None = None
         """How the request on screen ended when it ended elsewhere (None otherwise)."""
         self._others = 0
@@ -185,6 +281,19 @@ class ApprovalView(QWidget):
         font.setPointSizeF(font.pointSizeF() * 1.12)
         self.sentence.setFont(font)
         layout.addWidget(self.sentence)
+        self.renewal = _selectable(PlainLabel(card))
+        self.renewal.setAccessibleName(self.tr("Renewal"))
+        self.renewal.hide()
+        layout.addWidget(self.renewal)
+        # a bundle: one line per scope (rebuilt for each request)
+        self.parts_box = QWidget(card)
+        self.parts_layout = QVBoxLayout(self.parts_box)
+        self.parts_layout.setContentsMargins(0, 0, 0, 0)
+        self.parts_layout.setSpacing(5)
+        self.parts_box.setAccessibleName(self.tr("Every access asked"))
+        self.parts_box.hide()
+        layout.addWidget(self.parts_box)
+        self.part_rows: list[_PartRow] = []
 
         self.form = QFormLayout()
         self.form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
@@ -220,6 +329,43 @@ class ApprovalView(QWidget):
         answer = QVBoxLayout(self.answer)
         answer.setContentsMargins(0, 0, 0, 0)
         answer.setSpacing(10)
+        # code matching: which of three codes the requester shows (Allow waits for a pick)
+        self.code_box = QWidget(self.answer)
+        codes = QVBoxLayout(self.code_box)
+        codes.setContentsMargins(0, 0, 0, 2)
+        codes.setSpacing(6)
+        self.code_question = PlainLabel(self.code_box)
+        self.code_question.setWordWrap(True)
+        bold = self.code_question.font()
+        bold.setBold(True)
+        self.code_question.setFont(bold)
+        codes.addWidget(self.code_question)
+        code_row = QHBoxLayout()
+        code_row.setSpacing(10)
+        self.code_buttons: list[QPushButton] = []
+        for index in range(3):
+            button = QPushButton(self.code_box)
+            button.setObjectName(f"code-{index}")
+            button.setAutoDefault(False)
+            button.setDefault(False)
+            big = button.font()
+            big.setPointSizeF(big.pointSizeF() * 1.3)
+            big.setBold(True)
+            button.setFont(big)
+            button.clicked.connect(lambda _=False, i=index: self.pick_code_at(i))
+            code_row.addWidget(button)
+            self.code_buttons.append(button)
+        code_row.addStretch(1)
+        codes.addLayout(code_row)
+        self.code_note = PlainLabel(self.code_box)
+        self.code_note.setProperty("role", "muted")
+        self.code_note.setWordWrap(True)
+        codes.addWidget(self.code_note)
+        answer.addWidget(self.code_box)
+        self.code: int | None = None
+        """The code picked (code matching), else None."""
+        self._typed = ""
+
         self.period_row = QBoxLayout(QBoxLayout.Direction.LeftToRight)
         self.period_row.setSpacing(10)
         self.period_label = PlainLabel(self.tr("Allow for:"), self.answer)
@@ -240,6 +386,36 @@ class ApprovalView(QWidget):
         self.write_hint.setProperty("role", "muted")
         self.write_hint.setWordWrap(True)
         answer.addWidget(self.write_hint)
+        # a bundle: write access per scope where it applies (rebuilt for each request)
+        self.write_parts = QWidget(self.answer)
+        self.write_parts_layout = QVBoxLayout(self.write_parts)
+        self.write_parts_layout.setContentsMargins(0, 0, 0, 0)
+        self.write_parts_layout.setSpacing(2)
+        self.write_parts.hide()
+        answer.addWidget(self.write_parts)
+        self.part_writes: dict[str, QCheckBox] = {}
+        self.remember_box = QCheckBox(self.tr("Don't ask a&gain until it expires"), self.answer)
+        self.remember_box.setObjectName("remember")
+        self.remember_box.setAccessibleName(self.tr("Don't ask this program again"))
+        self.remember_box.setToolTip(
+            self.tr(
+                "While the token approved now is valid, this program (the same user, executable "
+                "and script) gets the same access again without asking — never for longer nor "
+                "with more access. Forgotten when the app locks."
+            )
+        )
+        answer.addWidget(self.remember_box)
+        self.renew_box = QCheckBox(self.tr("Renew without asking &until I lock"), self.answer)
+        self.renew_box.setObjectName("renew")
+        self.renew_box.setAccessibleName(self.tr("Renew without asking until I lock"))
+        self.renew_box.setToolTip(
+            self.tr(
+                "When this program asks again for access it still holds, it gets a new token "
+                "without asking — never for longer nor with wider access than approved now, never "
+                "beyond 24 h from now, and forgotten as soon as the app locks."
+            )
+        )
+        answer.addWidget(self.renew_box)
         self.warning = Banner(self.answer)
         self.warning.setObjectName("warnings")
         answer.addWidget(self.warning)
@@ -297,11 +473,26 @@ class ApprovalView(QWidget):
         self.next_button.hide()
         layout.addWidget(self.next_button, 0, Qt.AlignmentFlag.AlignLeft)
 
-        # Tab follows the reading order of the answer: period, write, Allow, Deny, report;
-        # then the details, and what comes after an answer.
-        chain = [
-            self.period.buttons[list(Period)[-1]],
+        self._chain()
+
+        self._held = QTimer(self)  # the input delay before Allow (see the module docstring)
+        self._held.setSingleShot(True)
+        self._held.timeout.connect(self._release)
+
+        self._width = _Width(self)
+        self.scroller.viewport().installEventFilter(self._width)
+        self.narrow: bool | None = None
+
+    def _chain(self) -> None:
+        """Tab follows the reading order of the answer: the codes, the period, write access,
+        the rules, Allow, Deny, report; then the details, and what comes after an answer."""
+        chain: list[QWidget] = [
+            *self.code_buttons,
+            *self.period.buttons.values(),
             self.write,
+            *self.part_writes.values(),
+            self.remember_box,
+            self.renew_box,
             self.approve_button,
             self.deny_button,
             self.report_button,
@@ -311,14 +502,6 @@ class ApprovalView(QWidget):
         ]
         for first, second in itertools.pairwise(chain):
             self.setTabOrder(first, second)
-
-        self._held = QTimer(self)  # the input delay before Allow (see the module docstring)
-        self._held.setSingleShot(True)
-        self._held.timeout.connect(self._release)
-
-        self._width = _Width(self)
-        self.scroller.viewport().installEventFilter(self._width)
-        self.narrow: bool | None = None
 
     # ------------------------------------------------------------------ fitting the width
 
@@ -339,6 +522,7 @@ class ApprovalView(QWidget):
                 self.countdown.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
         h = (MARGINS_NARROW if narrow else MARGINS_WIDE)[0]
         inner = width - 2 * h - 2  # the card's border
+        self._fit_grant(inner)
         # the buttons: side by side, or one per line at full width
         buttons = [self.approve_button, self.deny_button, self.report_button]
         side_by_side = sum(b.sizeHint().width() for b in buttons)
@@ -370,37 +554,75 @@ class ApprovalView(QWidget):
         if self.form.rowWrapPolicy() != policy:
             self.form.setRowWrapPolicy(policy)
 
+    def _fit_grant(self, inner: int) -> None:
+        """Allow states the whole grant: on one line where it fits, else over several lines
+        (a bundle's grant with write access to several drives is long)."""
+        grant = self._grant_line
+        button = self.approve_button
+        if not grant or inner <= 0:
+            return
+        metrics = button.fontMetrics()
+        shown = button.text().replace("&", "").split("\n")
+        chrome = max(0, button.sizeHint().width() - max(map(metrics.horizontalAdvance, shown)))
+        room = inner - chrome
+        wrapped = (
+            grant if metrics.horizontalAdvance(grant) <= room else wrap_words(grant, metrics, room)
+        )
+        if button.text() != "&" + wrapped:
+            button.setText("&" + wrapped)
+
     def _refit(self) -> None:
         self.fit(self.scroller.viewport().width())
 
     # ------------------------------------------------------------------ showing
 
     def show_request(self, request: AccessRequest) -> None:
-        """Show ``request`` ready to be answered (its default period, write off)."""
+        """Show ``request`` ready to be answered (its default period, write off, no code)."""
         self.request = request
         self.grant = None
         self.ended = None
         self.state = "asking"
+        self.code = None
+        self._typed = ""
         self.title.setText(request.title)
-        self.sentence.setText(request.text)
+        self.sentence.setText(self.lead(request) if request.is_bundle else request.text)
+        self._fill_renewal(request)
+        self._fill_parts(request)
         self._fill_form(request)
         self.raw.setText(
             self.tr("Scope: {scope}\nRequest id: {id} · source: {source} · expires {when}").format(
-                scope=request.scope,
+                scope=", ".join(request.scopes),
                 id=request.id,
                 source=request.source,
                 when=fmt.date_time(request.expires_at),
             )
         )
         self.details_toggle.setChecked(False)
+        self._fill_codes(request)
         self.period.set_period(request.default_period)
         self.write.setChecked(False)
-        self.write.setVisible(request.write_possible)
-        asked_write = request.info.write_requested or request.default_write
+        self.write.setVisible(request.write_possible and not request.is_bundle)
+        self._fill_write_parts(request)
+        asked_write = (
+            request.default_write
+            or request.info.write_requested
+            or any(p.info.write_requested for p in request.parts)
+        )
         self.write_hint.setVisible(request.write_possible and asked_write)
         self.write_hint.setText(
             self.tr("The requester asked for write access; it stays off unless you tick it.")
         )
+        program = request.program
+        recognisable = (
+            program is not None
+            and remember_refusal(program) is None
+            and not request.codes
+            and request.info.known
+        )
+        self.remember_box.setChecked(False)
+        self.renew_box.setChecked(False)
+        self.remember_box.setVisible(recognisable and self.ctx.core.settings.agent_remember_program)
+        self.renew_box.setVisible(recognisable)
         warnings = self.warnings_for(request)
         if warnings:
             self.warning.show_message("\n".join(f"⚠ {w}" for w in warnings), "alert")
@@ -413,11 +635,166 @@ class ApprovalView(QWidget):
         self.token_row.hide()
         self.token_field.clear()
         self.next_button.hide()
+        self._chain()
         self._update_approve_text()
         self._refit()
         self.scroller.verticalScrollBar().setValue(0)
         self.tick(self.ctx.core.clock.now())
         self._hold()
+
+    def lead(self, request: AccessRequest) -> str:
+        """A bundle's sentence above its list, from verified facts only: ``A program on this
+        computer wants these 3 accesses to my-hem:``."""
+        if request.is_renewal:
+            text = self.tr("{who} asks to renew these {n} accesses to {hem}:")
+        else:
+            text = self.tr("{who} wants these {n} accesses to {hem}:")
+        return text.format(who=request.asker, n=len(request.parts), hem=request.hem)
+
+    def _fill_renewal(self, request: AccessRequest) -> None:
+        until = request.renews_until
+        if until is None:
+            self.renewal.hide()
+            return
+        tokens = self.tr("new tokens") if request.is_bundle else self.tr("a new token")
+        self.renewal.setText(
+            self.tr(
+                "Renewal: it already holds this access until {until} (the HEM cannot revoke "
+                "it). Renew gives it {tokens} for the period you choose."
+            ).format(until=fmt.date_time(until), tokens=tokens)
+        )
+        self.renewal.show()
+
+    def _fill_parts(self, request: AccessRequest) -> None:
+        for row in self.part_rows:
+            self.parts_layout.removeWidget(row)
+            row.deleteLater()
+        self.part_rows = []
+        if request.is_bundle:
+            for part in request.parts:
+                row = _PartRow(part, request.hem, self.parts_box)
+                self.parts_layout.addWidget(row)
+                self.part_rows.append(row)
+        self.parts_box.setVisible(request.is_bundle)
+
+    def _fill_write_parts(self, request: AccessRequest) -> None:
+        for box in self.part_writes.values():
+            self.write_parts_layout.removeWidget(box)
+            box.deleteLater()
+        self.part_writes = {}
+        if request.is_bundle:
+            for part in request.parts:
+                if not part.write_possible:
+                    continue
+                box = QCheckBox(write_label(part), self.write_parts)
+                box.setObjectName(f"write-{part.scope}")
+                box.setAccessibleName(
+                    self.tr("Allow write access: {title}").format(title=part.title)
+                )
+                box.setAccessibleDescription(
+                    self.tr("Off grants read-only access; on grants read and write access.")
+                )
+                box.toggled.connect(self._update_approve_text)
+                self.write_parts_layout.addWidget(box)
+                self.part_writes[part.scope] = box
+        self.write_parts.setVisible(bool(self.part_writes))
+
+    def _fill_codes(self, request: AccessRequest) -> None:
+        codes = request.codes
+        self.code_box.setVisible(bool(codes))
+        if not codes:
+            return
+        if request.source == "local":
+            self.code_question.setText(self.tr("Which code does the program's terminal show?"))
+            whose = self.tr("The code comes from the program that asks: it is its claim.")
+        else:
+            self.code_question.setText(self.tr("Which code does the page that asked show?"))
+            whose = self.tr("The code comes from the requester's note: it is its claim.")
+        self.code_note.setText(
+            whose
+            + " "
+            + self.tr(
+                "Matching it shows this prompt is the one you started, not who is asking. "
+                "Pick it with a click or type its two digits; a wrong pick denies the request."
+            )
+        )
+        for button, code in zip(self.code_buttons, codes, strict=False):
+            # wide enough for its picked look ("✓ 47", bolder padding) so nothing moves
+            button.setText(f"✓ {code_text(code)}")
+            self._set_role(button, "primary")
+            button.setMinimumWidth(button.sizeHint().width())
+            self._show_code(button, code, picked=False)
+
+    def _show_code(self, button: QPushButton, code: int, *, picked: bool) -> None:
+        button.setText(f"✓ {code_text(code)}" if picked else code_text(code))
+        self._set_role(button, "primary" if picked else "code")
+        name = self.tr("Code {code}").format(code=code_text(code))
+        button.setAccessibleName(name + (self.tr(" (picked)") if picked else ""))
+
+    # ------------------------------------------------------------------ code matching
+
+    def pick_code_at(self, index: int) -> None:
+        """The person picked the ``index``-th code offered (it approves nothing by itself)."""
+        request = self.request
+        if request is None or self.state != "asking" or not 0 <= index < len(request.codes):
+            return
+        self.code = request.codes[index]
+        for i, (button, code) in enumerate(zip(self.code_buttons, request.codes, strict=False)):
+            self._show_code(button, code, picked=i == index)
+        self._allow_if_ready()
+
+    def pick_code(self, code: int) -> bool:
+        """Pick ``code`` when it is among those offered."""
+        request = self.request
+        if request is None or code not in request.codes:
+            return False
+        self.pick_code_at(request.codes.index(code))
+        return True
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        """Typing a code's two digits picks it (wherever the focus is in the view)."""
+        request = self.request
+        digit = event.text()
+        plain_key = not event.modifiers() & (
+            Qt.KeyboardModifier.ControlModifier
+            | Qt.KeyboardModifier.AltModifier
+            | Qt.KeyboardModifier.MetaModifier
+        )
+        if (
+            request is not None
+            and request.codes
+            and self.state == "asking"
+            and plain_key
+            and len(digit) == 1
+            and digit in "0123456789"
+        ):
+            self._type_digit(request, digit)
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+    def _type_digit(self, request: AccessRequest, digit: str) -> None:
+        codes = [code_text(c) for c in request.codes]
+        typed = self._typed + digit
+        if not any(c.startswith(typed) for c in codes):
+            typed = digit if any(c.startswith(digit) for c in codes) else ""
+        if typed in codes:
+            index = codes.index(typed)
+            self.pick_code_at(index)
+            self.code_buttons[index].setFocus(Qt.FocusReason.ShortcutFocusReason)
+            typed = ""
+        self._typed = typed
+
+    def _code_ok(self) -> bool:
+        request = self.request
+        return request is None or not request.codes or self.code is not None
+
+    def _allow_if_ready(self) -> None:
+        """Allow is enabled while asking, after the input delay, once a code is picked (when
+        one must be)."""
+        self.approve_button.setEnabled(
+            self.state == "asking" and not self._held.isActive() and self._code_ok()
+        )
 
     # ------------------------------------------------------------------ the input delay
 
@@ -430,7 +807,7 @@ class ApprovalView(QWidget):
 
     def _release(self) -> None:
         if self.state == "asking":
-            self.approve_button.setEnabled(True)
+            self._allow_if_ready()
 
     def event(self, event: QEvent) -> bool:
         if event.type() == QEvent.Type.WindowActivate:  # the window came to the front
@@ -479,13 +856,25 @@ class ApprovalView(QWidget):
                 self._row(self.tr("Process"), " · ".join(process), self.tr("Process"))
         elif request.source == "link":
             self._row(self.tr("Asked by"), self.tr("a pasted request"), self.tr("Asked by"))
-        # the scope's verified details (those a request only states are among the claims)
-        stated = {value.row(name) for name, value in request.info.stated}
-        for key, detail in request.info.details:
-            if key not in stated:
-                self._row(self.tr(key), detail, self.tr(key))
-        # what outsiders claim, each row saying whose claim it is
+        # the scope's verified details (those a request only states are among the claims); a
+        # bundle's scopes say theirs in their own lines
+        if not request.is_bundle:
+            stated = {value.row(name) for name, value in request.info.stated}
+            for key, detail in request.info.details:
+                if key not in stated:
+                    self._row(self.tr(key), detail, self.tr(key))
+        # what outsiders claim, each row saying whose claim it is (a bundle's key names, as the
+        # HEM reports them, are under their scope's line: shown once)
+        under_parts = {
+            part.key_name.row(
+                f"Key name ({part.info.key.short_kid})" if part.info.key else "Key name"
+            )
+            for part in request.parts
+            if request.is_bundle and part.key_name
+        }
         for row, claim in request.claims():
+            if row in under_parts:
+                continue
             self._row(self.tr(row), claim.text, self.tr(row), why=self.tr(claim.origin.explanation))
 
     def _toggle_details(self, shown: bool) -> None:
@@ -495,11 +884,23 @@ class ApprovalView(QWidget):
         )
         self.details_toggle.setText(self.tr("Hide deta&ils") if shown else self.tr("Show deta&ils"))
 
+    def _writes(self) -> tuple[bool, frozenset[str] | None]:
+        """The write access chosen: (write, write_scopes) as ``Core.approve`` takes them."""
+        request = self.request
+        if request is None:
+            return False, None
+        if request.is_bundle:
+            chosen = frozenset(s for s, box in self.part_writes.items() if box.isChecked())
+            return bool(chosen), chosen
+        return self.write.isChecked() and request.write_possible, None
+
     def _update_approve_text(self, *_: object) -> None:
         request = self.request
         if request is None:
             return
-        text = request.grant_text(self.period.period(), self.write.isChecked())
+        write, write_scopes = self._writes()
+        text = request.grant_text(self.period.period(), write, write_scopes)
+        self._grant_line = text
         self.approve_button.setText("&" + text)
         self.approve_button.setAccessibleName(text)
         self._refit()
@@ -516,21 +917,25 @@ class ApprovalView(QWidget):
         self._set_role(self.countdown, "countdown-urgent" if left < URGENT_S else "countdown")
 
     @staticmethod
-    def _set_role(label: QLabel, role: str) -> None:
-        if label.property("role") != role:
-            label.setProperty("role", role)
-            label.style().unpolish(label)
-            label.style().polish(label)
+    def _set_role(widget: QWidget, role: str) -> None:
+        if widget.property("role") != role:
+            widget.setProperty("role", role)
+            widget.style().unpolish(widget)
+            widget.style().polish(widget)
 
     def _set_enabled(self, enabled: bool) -> None:
         for widget in (
             self.period,
             self.write,
-            self.approve_button,
+            self.write_parts,
+            self.code_box,
+            self.remember_box,
+            self.renew_box,
             self.deny_button,
             self.report_button,
         ):
             widget.setEnabled(enabled)
+        self.approve_button.setEnabled(enabled and self._code_ok())
 
     def set_others_waiting(self, count: int) -> None:
         """How many other requests wait: once this one has ended, offer to show the next."""
@@ -540,18 +945,34 @@ class ApprovalView(QWidget):
     # ------------------------------------------------------------------ answering
 
     def approve(self, *, period: Period | None = None, write: bool | None = None) -> None:
-        """Approve with the chosen (or given) period and write flag, off the GUI thread."""
+        """Approve with the chosen (or given) period, write access, code and rules, off the GUI
+        thread."""
         request = self.request
         if request is None or self.state != "asking" or not request.info.known:
             return
+        if not self._code_ok():
+            self.banner.show_message(self.tr("Pick the code the requester shows first."), "error")
+            return
         chosen = period if period is not None else self.period.period()
-        writing = (write if write is not None else self.write.isChecked()) and (
-            request.write_possible
-        )
+        writing, write_scopes = self._writes()
+        if write is not None:
+            writing, write_scopes = write and request.write_possible, None
+        self.approved_writes = (writing, write_scopes)
+        remember = self.remember_box.isChecked() and not self.remember_box.isHidden()
+        renew = self.renew_box.isChecked() and not self.renew_box.isHidden()
+        code = self.code
         self._busy(self.tr("Approving…"))
         core, rid = self.ctx.core, request.id
         self.ctx.tasks.run(
-            lambda: core.approve(rid, chosen, writing),
+            lambda: core.approve(
+                rid,
+                chosen,
+                writing,
+                remember=remember,
+                renew=renew,
+                code=code,
+                write_scopes=write_scopes,
+            ),
             self._approved,
             self._failed,
             owner=self,
@@ -594,10 +1015,28 @@ class ApprovalView(QWidget):
         if request is None:
             return
         self.grant = grant
-        granted = request.grant_text(grant.period, grant.write)
+        writing, write_scopes = self.approved_writes
+        granted = request.grant_text(grant.period, writing, write_scopes)
         until = fmt.date_time(grant.exp)
-        if request.source == "local" and request.program is not None:
-            text = self.tr("Approved ({granted}, until {until}). Token handed to {program}.")
+        results = grant.results
+        for row, result in zip(self.part_rows, results, strict=False):
+            row.show_result(result)
+        ok = sum(1 for r in results if r.ok)
+        if request.is_bundle and ok < len(results):
+            text = self.tr(
+                "Approved ({granted}, until {until}): {ok} of {n} granted, each marked above."
+            ).format(granted=granted.lower(), until=until, ok=ok, n=len(results))
+            if request.program is not None:
+                text += " " + self.tr("Tokens handed to {program}.").format(
+                    program=request.program.name
+                )
+            self._done(text, "warn")
+        elif request.source == "local" and request.program is not None:
+            text = (
+                self.tr("Approved ({granted}, until {until}). Tokens handed to {program}.")
+                if request.is_bundle
+                else self.tr("Approved ({granted}, until {until}). Token handed to {program}.")
+            )
             self._done(
                 text.format(granted=granted.lower(), until=until, program=request.program.name),
                 "ok",
@@ -626,7 +1065,7 @@ class ApprovalView(QWidget):
         request = self.request
         if request is None:
             return
-        what = request.info.phrase_for(request.hem)
+        what = request.phrase
         if report:
             minutes = self.ctx.core.settings.mute_minutes_after_report
             self._done(
@@ -643,6 +1082,21 @@ class ApprovalView(QWidget):
         if request is None:
             return
         still_pending = request.id in self.ctx.core.inbox
+        if isinstance(exc, WrongCodeError):
+            picked = code_text(self.code) if self.code is not None else "?"
+            self._done(
+                self.tr(
+                    "Denied: {code} is not the code the requester shows, so this was not the "
+                    "request you expected. It was journalled as suspicious."
+                ).format(code=picked),
+                "error",
+            )
+            return
+        if isinstance(exc, CodeRequiredError) and still_pending:
+            self.state = "asking"
+            self._set_enabled(True)
+            self.banner.show_message(message, "error")
+            return
         if isinstance(exc, LockedError) or not still_pending or isinstance(exc, _GONE):
             self._done(message, "error" if isinstance(exc, LockedError) else "warn")
             return

@@ -1,10 +1,10 @@
 """The Requests page: the queue of pending requests and the approval view of the selected one.
 
 Several requests queue visibly. Each row says what is asked (the title from the verified
-scope), who asks, from where and how long ago, and the countdown: three lines drawn as plain
-text by Qt's own delegate, each shortened with "…" to the row's width — the who and the HEM's
-name give way, never the countdown (it leads its line). The tooltip has the whole of it and the
-verified sentence.
+scope; for several scopes at once how many and which, "3 scopes: …"), who asks, from where
+and how long ago, and the countdown: three lines drawn as plain text by Qt's own delegate, each
+shortened with "…" to the row's width — the who and the HEM's name give way, never the
+countdown (it leads its line). The tooltip has the whole of it and the verified sentence.
 
 Selecting a row shows it; nothing else ever changes what the view shows. A new request joins
 the queue (the queue appears as soon as one waits that is not on screen); a request that ends
@@ -47,7 +47,7 @@ from authenticator.gui.widgets.banner import Banner
 from authenticator.gui.widgets.plain import PlainLabel, tooltip
 from authenticator.gui.windows.approval import ApprovalView
 
-__all__ = ["QUEUE_MIN_WIDTH", "RequestsPage", "fit_row", "who_and_where"]
+__all__ = ["QUEUE_MIN_WIDTH", "RequestsPage", "fit_row", "row_title", "who_and_where"]
 
 _ID = Qt.ItemDataRole.UserRole
 QUEUE_MIN_WIDTH = 180
@@ -61,6 +61,16 @@ def who_and_where(request: AccessRequest) -> str:
         where = "over SSH" if request.program.remote else "on this computer"
         return f"{request.program.describe()} {where}"
     return request.requester
+
+
+def row_title(request: AccessRequest) -> str:
+    """A queue row's first line: the title, or for a bundle how many scopes it asks and which
+    (``3 scopes: List the keys, Read the log, …``; ``Renew: 2 scopes: …``)."""
+    if not request.is_bundle:
+        return request.title
+    titles = ", ".join(p.title for p in request.parts)
+    text = f"{len(request.parts)} scopes: {titles}"
+    return f"Renew: {text}" if request.is_renewal else text
 
 
 def fit_row(
@@ -271,7 +281,7 @@ class RequestsPage(QWidget):
     def _lines(self, request: AccessRequest, now: int, width: int = 0) -> list[str]:
         metrics = QFontMetrics(self.list.font())
         return fit_row(
-            request.title,
+            row_title(request),
             who_and_where(request),
             fmt.relative(request.created, now),
             fmt.countdown(request.seconds_left(now)),
