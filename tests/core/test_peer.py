@@ -64,6 +64,8 @@ def test_a_gone_process_cannot_be_mistaken_for_itself() -> None:
 @pytest.mark.parametrize("pidfd", [True, False])
 def test_exit_is_noticed_with_and_without_a_pidfd(pidfd: bool) -> None:
     proc = subprocess.Popen(["sleep", "60"])
+    # Identify it once it runs ``sleep`` (right after the fork it is still this Python).
+    wait_for(lambda: os.path.basename(os.readlink(f"/proc/{proc.pid}/exe")) == "sleep")
     try:
         if pidfd:
             identity = identify_pid(proc.pid)
