@@ -95,9 +95,12 @@ def prompt(qtbot: QtBot, window: MainWindow) -> ApprovalView:
     qtbot.waitUntil(lambda: bool(core.pending()), timeout=30_000)
     qtbot.waitUntil(lambda: view.state != "busy", timeout=20_000)
     rid = core.pending()[-1].id
-    if view.request is None or view.request.id != rid:
-        window.show_request(rid)
-    qtbot.waitUntil(lambda: view.request is not None and view.request.id == rid)
+
+    def on_screen() -> bool:
+        window.show_request(rid)  # the Requests page, on that request (once the page has it)
+        return view.request is not None and view.request.id == rid
+
+    qtbot.waitUntil(on_screen)
     QApplication.processEvents()
     return view
 

@@ -1,4 +1,5 @@
-"""The main window: a sidebar (Requests, HEMs, History, Settings), the page, a status line.
+"""The main window: a sidebar (Requests, HEMs, History, Access in use, Settings), the page, a
+status line.
 
 Above the pages sits one more choice, made from the core's state: the first-run set-up (no
 store), the lock screen (locked: nothing else is visible), the welcome (no HEM yet) or the app
@@ -30,6 +31,7 @@ from authenticator.gui.context import AppContext
 from authenticator.gui.icons import app_icon
 from authenticator.gui.qtfix import emit
 from authenticator.gui.widgets.plain import PlainLabel
+from authenticator.gui.windows.grants import GrantsPage
 from authenticator.gui.windows.hems import HemsPage
 from authenticator.gui.windows.history import HistoryPage
 from authenticator.gui.windows.lock import LockView
@@ -40,7 +42,7 @@ from authenticator.gui.windows.welcome import WelcomeView
 
 __all__ = ["MainWindow"]
 
-PAGES = ("requests", "hems", "history", "settings")
+PAGES = ("requests", "hems", "history", "grants", "settings")
 
 
 class MainWindow(QMainWindow):
@@ -100,6 +102,7 @@ class MainWindow(QMainWindow):
             "requests": self.tr("Requests"),
             "hems": self.tr("HEMs"),
             "history": self.tr("History"),
+            "grants": self.tr("Access in use"),
             "settings": self.tr("Settings"),
         }
         for key in PAGES:
@@ -119,8 +122,9 @@ class MainWindow(QMainWindow):
         self.requests = RequestsPage(ctx, self.pages)
         self.hems = HemsPage(ctx, self.pages)
         self.history = HistoryPage(ctx, self.pages)
+        self.grants = GrantsPage(ctx, self.pages)
         self.settings = SettingsPage(ctx, self.pages)
-        for page in (self.requests, self.hems, self.history, self.settings):
+        for page in (self.requests, self.hems, self.history, self.grants, self.settings):
             self.pages.addWidget(page)
         row.addWidget(self.pages, 1)
         self.nav.currentRowChanged.connect(self.pages.setCurrentIndex)
@@ -154,6 +158,7 @@ class MainWindow(QMainWindow):
         if core.locked:
             self.requests.clear()
             self.history.clear()
+            self.grants.clear()
             self.lock_view.prepare()
             self.screens.setCurrentWidget(self.lock_view)
             self._status_text()
@@ -173,6 +178,7 @@ class MainWindow(QMainWindow):
         self.requests.reload()
         self.hems.reload()
         self.history.reload()
+        self.grants.reload()
         self.settings.reload()
         self.refresh_screen()
 
@@ -215,8 +221,11 @@ class MainWindow(QMainWindow):
         self._status_text()
 
     def tick_status(self) -> None:
+        """Every second (the app's status timer): the retry countdown, and the access in use."""
         if self._retry_at is not None:
             self._status_text()
+        if self.grants.isVisible():
+            self.grants.tick()
 
     def _status_text(self) -> None:
         core = self.ctx.core
