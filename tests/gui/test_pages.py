@@ -137,3 +137,53 @@ def test_a_broker_pairing_keeps_the_passphrase_optional(
     assert "broker" in words
     assert "(optional)" in dialog.passphrase.placeholderText()
     assert dialog.unpair_button.isEnabled()
+
+
+def test_code_matching_private_notifications_and_dont_ask_again_settings(
+    qtbot: QtBot, window: MainWindow, core: Core
+) -> None:
+    from tests.gui.test_keyboard import visible_mnemonics
+
+    window.show_page("settings")
+    page = window.settings
+    page.reload()
+    combo = page.code_matching
+    assert [combo.itemText(i) for i in range(combo.count())] == [
+        "Off",
+        "For programs started from a remote (SSH) session",
+        "Always",
+    ]
+    assert combo.currentData() == "remote"  # the default
+    assert not page.private_notifications.isChecked()
+    assert page.private_notifications.text() == (
+        "Notifications &say only that a request is waiting"
+    )
+    assert not page.remember.isChecked()
+    assert "claim" in page.code_hint.text()
+    with qtbot.waitSignal(page.settingsChanged, timeout=10_000):
+        combo.setCurrentIndex(combo.findData("always"))
+    assert core.settings.code_matching == "always"
+    with qtbot.waitSignal(page.settingsChanged, timeout=10_000):
+        page.private_notifications.click()
+    assert core.settings.private_notifications is True
+    with qtbot.waitSignal(page.settingsChanged, timeout=10_000):
+        page.remember.click()
+    assert core.settings.agent_remember_program is True
+    # the page shows what is saved
+    core.update_settings(code_matching="off", private_notifications=False)
+    page.reload()
+    assert combo.currentData() == "off"
+    assert not page.private_notifications.isChecked()
+    letters = visible_mnemonics(window)
+    assert len(letters) == len(set(letters)), letters
+
+
+def test_the_sidebar_has_access_in_use(qtbot: QtBot, window: MainWindow) -> None:
+    labels = [window.nav.item(i).text() for i in range(window.nav.count())]
+    assert labels == ["Requests", "HEMs", "History", "Access in use", "Settings"]
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    qtbot.keyClick(window, Qt.Key.Key_4, Qt.KeyboardModifier.ControlModifier)
+    assert window.pages.currentWidget() is window.grants
+    qtbot.keyClick(window, Qt.Key.Key_5, Qt.KeyboardModifier.ControlModifier)
+    assert window.pages.currentWidget() is window.settings

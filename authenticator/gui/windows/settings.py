@@ -1,5 +1,6 @@
-"""The Settings page: how often to check, when to lock, notifications, theme, start at login,
-the default broker (advanced), how the store is protected, and "This desktop" (what the desktop
+"""The Settings page: how often to check, when to lock, notifications (and private ones), theme,
+start at login, programs on this computer (code matching, "don't ask again"), the default broker
+(advanced), how the store is protected, and "This desktop" (what the desktop
 offers the app, with the fix for what is missing: ``gui.desktop.DesktopSection``).
 
 Every change is saved at once (no Apply button), on the ``TaskRunner``: the core validates it,
@@ -42,6 +43,11 @@ from authenticator.store.settings import Settings
 __all__ = ["PassphraseDialog", "SettingsPage"]
 
 THEMES = (("system", "Follow the system"), ("light", "Light"), ("dark", "Dark"))
+CODE_MATCHING = (
+    ("off", "Off"),
+    ("remote", "For programs started from a remote (SSH) session"),
+    ("always", "Always"),
+)
 
 
 def _autostart() -> ModuleType | None:
@@ -123,6 +129,15 @@ class SettingsPage(QWidget):
         general = QGroupBox(self.tr("General"), body)
         form = QFormLayout(general)
         self.notifications = QCheckBox(self.tr("Show a &notification for each request"), general)
+        self.private_notifications = QCheckBox(
+            self.tr("Notifications &say only that a request is waiting"), general
+        )
+        self.private_notifications.setToolTip(
+            self.tr(
+                "No scope, HEM or location in the bubble: open the app to see the request. "
+                "While the desktop's screen is locked, notifications are always private."
+            )
+        )
         self.start_at_login = QCheckBox(self.tr("Start at &login (in the tray)"), general)
         self.theme = QComboBox(general)
         self.theme.setAccessibleName(self.tr("Theme"))
@@ -138,6 +153,7 @@ class SettingsPage(QWidget):
             spin.setMinimumWidth(110)
             spin.setMaximumWidth(140)
         form.addRow(self.notifications)
+        form.addRow(self.private_notifications)
         form.addRow(self.start_at_login)
         form.addRow(self.tr("&Theme"), self.theme)
         form.addRow(self.tr("&Check for requests every"), self.poll)
@@ -162,6 +178,44 @@ class SettingsPage(QWidget):
         form.addRow(self.session_lock)
         form.addRow(self.tr("After “I didn't ask for this”, &mute the HEM for"), self.mute)
         layout.addWidget(security)
+
+        programs = QGroupBox(self.tr("Programs on this computer"), body)
+        form = QFormLayout(programs)
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+        self.code_matching = QComboBox(programs)
+        self.code_matching.setAccessibleName(self.tr("Code matching"))
+        for value, label in CODE_MATCHING:
+            self.code_matching.addItem(self.tr(label), value)
+        self.code_matching.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.code_matching.setToolTip(
+            self.tr(
+                "The asking terminal shows a two-digit code and you pick it among three before "
+                "Allow: a prompt you did not start cannot be approved by reflex. A wrong pick "
+                "denies the request and is journalled as suspicious."
+            )
+        )
+        self.code_hint = PlainLabel(
+            self.tr(
+                "The program shows the code on its terminal; you pick the same one in the "
+                "prompt. The code is the program's claim: it proves the prompt is the one you "
+                "started, not who is asking."
+            ),
+            programs,
+        )
+        self.code_hint.setProperty("role", "muted")
+        self.code_hint.setWordWrap(True)
+        self.remember = QCheckBox(self.tr("Offer “Don't ask again” for p&rograms"), programs)
+        self.remember.setToolTip(
+            self.tr(
+                "The prompt of a program the app can recognise next time offers “Don't ask "
+                "again until it expires”; every token handed out that way is journalled, and "
+                "the rules are forgotten when the app locks."
+            )
+        )
+        form.addRow(self.tr("Code matc&hing"), self.code_matching)
+        form.addRow(self.code_hint)
+        form.addRow(self.remember)
+        layout.addWidget(programs)
 
         protection = QGroupBox(self.tr("Protection"), body)
         box = QVBoxLayout(protection)
@@ -202,6 +256,11 @@ class SettingsPage(QWidget):
 
         self._loading = False
         self.notifications.toggled.connect(lambda v: self._save(notifications=v))
+        self.private_notifications.toggled.connect(lambda v: self._save(private_notifications=v))
+        self.code_matching.currentIndexChanged.connect(
+            lambda _: self._save(code_matching=str(self.code_matching.currentData()))
+        )
+        self.remember.toggled.connect(lambda v: self._save(agent_remember_program=v))
         self.start_at_login.toggled.connect(self._start_at_login)
         self.theme.currentIndexChanged.connect(
             lambda _: self._save(theme=str(self.theme.currentData()))
@@ -226,6 +285,9 @@ class SettingsPage(QWidget):
         self._loading = True
         try:
             self.notifications.setChecked(s.notifications)
+            self.private_notifications.setChecked(s.private_notifications)
+            self.code_matching.setCurrentIndex(max(0, self.code_matching.findData(s.code_matching)))
+            self.remember.setChecked(s.agent_remember_program)
             self.start_at_login.setChecked(s.start_at_login)
             self.theme.setCurrentIndex(max(0, self.theme.findData(s.theme)))
             self.poll.setValue(s.poll_interval_s)
