@@ -7,6 +7,7 @@ clicks arrive on the GUI thread; the bubble is closed after an action; nothing e
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Iterator
@@ -106,6 +107,22 @@ def test_an_unknown_scope_gets_no_approve_button(
     notifier.show(request("ev1", "weird:scope"))
     shown_id(qtbot, notifier, "ev1")
     assert server.notifies()[0].body[5] == ["deny", "Deny", "open", "Open", "default", "Open"]
+
+
+def test_a_request_with_a_code_gets_no_approve_button(
+    qtbot: QtBot, notifier: FreedesktopNotifier, server: FakeNotificationServer
+) -> None:
+    """Approving needs the code the requester shows: the bubble offers Deny and Open only."""
+    req = dataclasses.replace(request("ev1"), codes=(47, 12, 83))
+    notifier.show(req)
+    shown_id(qtbot, notifier, "ev1")
+    body = server.notifies()[0].body
+    assert body[5] == ["deny", "Deny", "open", "Open", "default", "Open"]
+    assert "Approve:" not in body[4]
+    assert "Open it to pick the code the requester shows, then approve." in body[4]
+    plain = notification_body(req, markup=False).split("\n")
+    assert plain[0] == "Someone wants to list the keys on my-hem."  # the truth first
+    assert plain[1] == "Open it to pick the code the requester shows, then approve."
 
 
 def test_an_expired_request_is_not_shown(

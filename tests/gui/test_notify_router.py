@@ -146,6 +146,36 @@ def test_open_raises_the_window(
     assert a.session.poll().state == "pending"
 
 
+def test_a_request_with_a_code_is_never_approved_from_a_bubble(
+    qtbot: QtBot,
+    core: Core,
+    requester: Requester,
+    router: tuple[NotificationRouter, FakeNotifier],
+    window: Window,
+) -> None:
+    """Approving needs the code the requester shows, picked in the window: Approve opens it."""
+    r, fake = router
+    pair_by_qr(core, requester)
+    a = ask(core, requester, "keymgmt:list", note="Manager page, code:47")
+    qtbot.waitUntil(lambda: fake.shown == [a.request_id])
+    (request,) = core.pending()
+    assert 47 in request.codes
+    answers: list[object] = []
+    r.answered.connect(lambda *args: answers.append(args))
+    fake.on_action(a.request_id, "approve")  # e.g. a server's context menu kept an old action
+    assert window.raised == [a.request_id]
+    assert [x.id for x in core.refresh()] == [a.request_id]  # nothing was answered
+    assert a.session.poll().state == "pending"
+    assert r._tasks.busy == 0  # nothing runs either
+    QCoreApplication.processEvents()
+    assert answers == []
+    # Deny still works from the bubble (no code needed to refuse)
+    with qtbot.waitSignal(r.answered, timeout=10_000) as denied:
+        fake.on_action(a.request_id, "deny")
+    assert denied.args == [a.request_id, "denied"]
+    assert finished(a.session).state == "denied"
+
+
 def test_approve_while_locked_raises_the_window_and_answers_nothing(
     qtbot: QtBot,
     core: Core,

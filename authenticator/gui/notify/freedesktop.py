@@ -98,11 +98,15 @@ def notification_body(request: AccessRequest, *, markup: bool) -> str:
     and labelled with whose claim they are (:mod:`authenticator.gui.notify.text`).
 
     Approve in a bubble always grants the default (15 min, read-only); saying so keeps the
-    one-click answer honest. With ``markup`` (the server's ``body-markup`` capability) the body
-    is escaped for the markup subset (``&``, ``<``, ``>`` and quotes).
+    one-click answer honest. A request with code matching has no Approve in its bubble (the
+    code is picked in the window): the body says so instead. With ``markup`` (the server's
+    ``body-markup`` capability) the body is escaped for the markup subset (``&``, ``<``, ``>``
+    and quotes).
     """
     lines = [action_line(request)]
-    if request.info.known:
+    if request.codes:
+        lines.append("Open it to pick the code the requester shows, then approve.")
+    elif request.info.known:
         grant = request.grant_text(Period.MIN15, False)
         lines.append(f"Approve: {grant[0].lower()}{grant[1:]}.")
     lines.append(f"Expires at {time.strftime('%H:%M', time.localtime(request.expires_at))}.")
@@ -385,7 +389,8 @@ class FreedesktopNotifier:
             return
         actions: list[str] = []
         if self.supports_actions:
-            if request.info.known:  # an unknown scope is never approvable
+            # an unknown scope is never approvable; one with code matching only in the window
+            if request.info.known and not request.codes:
                 actions += ["approve", "Approve"]
             actions += ["deny", "Deny", "open", "Open", "default", "Open"]
         hints = {

@@ -22,8 +22,10 @@ What it does:
   access, since the bubble showed no choice — and **deny** → ``core.deny(request_id)``, both
   run on the app's :class:`~authenticator.gui.tasks.TaskRunner` (the shutdown waits for them).
   While the core is locked neither runs: the window is raised instead (it shows the lock
-  screen). A failure (network, expired meanwhile…) is reported on ``failed`` in the runner's
-  words and, if the request is still pending, the window is raised so the person can try again.
+  screen). A request with code matching (``request.codes``) is never approved from a bubble —
+  approving needs the code the requester shows — so its Approve opens the window instead. A
+  failure (network, expired meanwhile…) is reported on ``failed`` in the runner's words and, if
+  the request is still pending, the window is raised so the person can try again.
 
 Without ``bridge`` or ``tasks`` (tests of the router alone) it makes its own of each — the same
 classes the app uses.
@@ -285,6 +287,10 @@ class NotificationRouter(QObject):
             log.info("A notification was answered while locked; showing the window instead.")
             self._raise_window(request_id)
             return
+        if action == "approve" and self._needs_code(request_id):
+            log.info("Approving %s needs its code: showing the window instead.", request_id)
+            self._raise_window(request_id)
+            return
         if request_id in self._busy:
             return
         self._busy.add(request_id)
@@ -303,6 +309,10 @@ class NotificationRouter(QObject):
             owner=self,
             name=f"notification-{action}",
         )
+
+    def _needs_code(self, request_id: str) -> bool:
+        """Whether approving ``request_id`` needs a code picked in the window."""
+        return any(r.id == request_id and r.codes for r in self._core.pending())
 
     def _done(self, request_id: str, action: str) -> None:
         self._busy.discard(request_id)
