@@ -38,6 +38,17 @@ def _common(parser: argparse.ArgumentParser, *, top: bool = False) -> None:
     )
 
 
+def _code(text: str) -> int:
+    """``--code``: two digits, 10 to 99 (as the requester shows them)."""
+    # imported on use: the parser is built for every command, before any of them loads the core
+    from authenticator.core.codes import parse_code
+
+    code = parse_code(text.strip())
+    if code is None:
+        raise argparse.ArgumentTypeError("a code is two digits, 10 to 99")
+    return code
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="authenticator",
@@ -103,6 +114,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("id", metavar="ID")
     p.add_argument("--for", dest="period", default="15m", metavar="15m|1h|8h|24h")
     p.add_argument("--write", action="store_true", help="grant write access (drives only)")
+    p.add_argument(
+        "--code",
+        type=_code,
+        metavar="NN",
+        help="the two-digit code the requester shows (code matching; a wrong one denies)",
+    )
 
     p = command("deny", "deny a pending request")
     p.add_argument("id", metavar="ID")

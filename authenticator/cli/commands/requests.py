@@ -6,11 +6,12 @@ import argparse
 import threading
 from typing import Any
 
-from authenticator.cli import exitcodes
+from authenticator.cli import exitcodes, terminal
 from authenticator.cli.context import open_core
 from authenticator.cli.output import clock_time, emit, in_words
 from authenticator.core.agent_client import AgentClient
 from authenticator.core.app import Core
+from authenticator.core.codes import CodeRequiredError
 from authenticator.core.model import AccessRequest
 from authenticator.errors import AuthenticatorError, NoSuchRequestError
 from authenticator.protocol.periods import Period
@@ -29,17 +30,53 @@ def who_rows(req: AccessRequest) -> list[tuple[str, str]]:
     return rows
 
 
+def asked_lines(
+    title: str, sentence: str, parts: list[tuple[str, str]], renews_until: int | None
+) -> list[str]:
+    """What is asked, from the verified scopes: the title and the sentence on one line, or for
+    several scopes (a bundle) one line each (``    • List the keys: list the keys on my-hem``);
+    a renewal says until when the program already holds the access."""
+    if len(parts) > 1:
+        lines = [
+            f"  Renew {len(parts)} accesses — asks to renew its access to:"
+            if renews_until is not None
+            else f"  {len(parts)} accesses — asks to:"
+        ]
+        lines += [f"    • {part_title}: {phrase}" for part_title, phrase in parts]
+    else:
+        lines = [f"  {title} — {sentence}"]
+    if renews_until is not None:
+        lines.append(f"  Renewal: it already holds this access until {clock_time(renews_until)}.")
+    return lines
+
+
 def request_lines(req: AccessRequest, now: int) -> list[str]:
-    """What a person reads about one request: the verified title and sentence first, then the
-    details, then who asks (labelled claims). One item per terminal line."""
+    """What a person reads about one request: the verified title and sentence first (a line
+    per scope for several), then the details, then who asks (labelled claims). One item per
+    terminal line."""
+    renew = "renew its access to " if req.is_renewal else ""
     lines = [
         f"{req.id}  {req.hem}  ({req.source}, expires in {in_words(req.expires_at - now)})",
-        f"  {req.title} — asks to {req.info.phrase_for(req.hem)}.",
+        *asked_lines(
+            req.title,
+            f"asks to {renew}{req.info.phrase_for(req.hem)}.",
+            [(p.title, p.phrase_for(req.hem)) for p in req.parts],
+            req.renews_until,
+        ),
     ]
-    verified = [(label, value) for label, value in req.info.details if " — " not in label]
+    verified = [
+        (label, value)
+        for part in req.parts
+        for label, value in part.info.details
+        if " — " not in label
+    ]
     rows = [*verified, *who_rows(req)]
     lines += [f"  {label}: {value}" for label, value in rows]
     lines += [f"  Warning: {warning}" for warning in req.warnings]
+    if req.codes:
+        lines.append(
+            "  Code matching: approve it with --code and the two digits the requester shows."
+        )
     if req.write_possible:
         lines.append("  Write access can be granted with --write.")
     return lines
@@ -68,10 +105,21 @@ def _waiting_in_the_app(home: str | None, known: set[str]) -> list[dict[str, Any
 def _in_app_lines(obj: dict[str, Any], now: int) -> list[str]:
     expires = obj.get("expires_at")
     left = in_words(expires - now) if isinstance(expires, int) else "?"
+    parts = obj.get("parts")
+    renews = obj.get("renews_until")
     lines = [
         f"{obj.get('id')}  {obj.get('hem')}  ({obj.get('source')}, expires in {left}; waiting "
         "in the app's window — answer it there)",
-        f"  {obj.get('title')} — {obj.get('text')}",
+        *asked_lines(
+            str(obj.get("title")),
+            str(obj.get("text")),
+            [
+                (str(p.get("title")), str(p.get("phrase")))
+                for p in (parts if isinstance(parts, list) else [])
+                if isinstance(p, dict)
+            ],
+            renews if isinstance(renews, int) else None,
+        ),
     ]
     claims = obj.get("claims")
     for claim in claims if isinstance(claims, list) else []:
@@ -117,9 +165,16 @@ def approve(args: argparse.Namespace) -> int:
     core = open_core(args.home)
     try:
         req = _find(core, args.id)
-        grant = core.approve(req.id, period, write=args.write)
+        try:
+            grant = core.approve(req.id, period, write=args.write, code=args.code)
+        except CodeRequiredError:
+            terminal.err(
+                "authenticator: this request needs the code the requester shows: approve it "
+                "with --code NN (a wrong code denies it)."
+            )
+            return exitcodes.USAGE
         text = [
-            f"Approved: {req.grant_text(period, args.write)} — {req.info.phrase_for(req.hem)} "
+            f"Approved: {req.grant_text(period, args.write)} — {req.phrase} "
             f"(until {clock_time(grant.exp)})."
         ]
         emit(
@@ -147,7 +202,7 @@ def deny(args: argparse.Namespace) -> int:
         emit(
             args,
             {"id": req.id, "denied": True, "reported": args.report},
-            [f"{what}: {req.info.phrase_for(req.hem)}."],
+            [f"{what}: {req.phrase}."],
         )
         return exitcodes.SUCCESS
     finally:
