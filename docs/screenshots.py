@@ -49,6 +49,7 @@ from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
 from authenticator.core.app import Core  # noqa: E402
 from authenticator.core.model import Program  # noqa: E402
 from authenticator.core.netfactory import NetFactory  # noqa: E402
+from authenticator.core.programs import ProgramAsk, Ticket  # noqa: E402
 from authenticator.emulator.requester import Requester  # noqa: E402
 from authenticator.emulator.server import serve_in_thread  # noqa: E402
 from authenticator.gui.app import make_application  # noqa: E402
@@ -62,6 +63,7 @@ from authenticator.gui.windows.main import MainWindow  # noqa: E402
 from authenticator.gui.windows.pairing import PairingWizard  # noqa: E402
 from authenticator.gui.windows.unpair import UnpairDialog  # noqa: E402
 from authenticator.protocol.b64 import b64encode  # noqa: E402
+from authenticator.protocol.periods import Period  # noqa: E402
 from authenticator.store.keychain import SystemKeychain  # noqa: E402
 from authenticator.store.paths import AppPaths  # noqa: E402
 from authenticator.store.vault import KdfParams  # noqa: E402
@@ -180,6 +182,11 @@ def run_theme(app: QApplication, theme: str, out: Path) -> list[Path]:
             pump(lambda: window.requests.view.request is not None
                  and window.requests.view.request.id == rid)  # fmt: skip
 
+        def asked(ticket: Ticket) -> str:
+            if ticket.request is None:
+                raise RuntimeError("the program's request could not be asked for")
+            return ticket.request.id
+
         def clear() -> None:
             for request in core.pending():
                 core.deny(request.id)
@@ -236,6 +243,53 @@ def run_theme(app: QApplication, theme: str, out: Path) -> list[Path]:
         pump(lambda: view.state == "done")
         shoot("approval-ended", window, minimum=True)
         clear()
+
+        # ------------------------------------------- several scopes, renewal, code matching
+        tunnel = Program(
+            "wg-provision", pid=51234, path="/usr/local/bin/wg-provision", uid=1000, user="alice",
+            chain=("wg-provision", "bash", "gnome-terminal"),
+        )  # fmt: skip
+        scopes = ("keymgmt:list", "keymgmt:gen", "system:config", "logger:get", "storage:disk0")
+        ticket = core.ask_program(
+            ProgramAsk(scopes, program=tunnel, period=Period.H1, write=True,
+                       reason="provision the WireGuard tunnel wg0")
+        )  # fmt: skip
+        show(asked(ticket))
+        pump(view.approve_button.isEnabled)  # after the input delay
+        shoot("approval-bundle", window, minimum=True, reveal=view.approve_button)
+        view.renew_box.setChecked(True)
+        view.part_writes["storage:disk0"].setChecked(True)
+        running.emulator.faults.add("/api/auth/ext/token", status=406, times=1)  # one part fails
+        pump(view.approve_button.isEnabled)
+        view.approve()
+        pump(lambda: view.state == "done")
+        shoot("approval-bundle-done", window)
+
+        held = tuple(r.scope for r in view.grant.results if r.ok)[:2] if view.grant else ()
+        ticket = core.ask_program(ProgramAsk(held, program=tunnel, period=Period.H8))
+        show(asked(ticket))  # longer than approved: asked, as a renewal
+        pump(view.approve_button.isEnabled)
+        shoot("approval-renewal", window, minimum=True, reveal=view.approve_button)
+        view.approve()
+        pump(lambda: view.state == "done")
+
+        core.update_settings(code_matching="always")
+        deploy = Program(
+            "deploy.sh", pid=60412, path="/home/alice/bin/deploy.sh", uid=1000, user="alice",
+            chain=("deploy.sh", "bash", "sshd"), remote=True,
+        )  # fmt: skip
+        ticket = core.ask_program(ProgramAsk(("logger:get",), program=deploy, code=47))
+        show(asked(ticket))
+        shoot("approval-code", window, minimum=True, reveal=view.approve_button)
+        view.pick_code(47)
+        pump(view.approve_button.isEnabled)
+        shoot("approval-code-picked", window)
+        clear()
+        core.update_settings(code_matching="remote")
+
+        window.show_page("grants")
+        window.grants.reload()
+        shoot("grants", window, minimum=True)
 
         # ---------------------------------------------------------------- pages
         window.show_page("hems")

@@ -116,7 +116,9 @@ def test_one_prompt_lists_every_scope_and_one_click_gives_every_token(
     thread, result = ask(agent.path, scopes, period=Period.H1, reason="provision " + MIXED)
     view = shown(qtbot, window, 3)
     hem = core.hems()[0].name
-    assert view.title.text() == "3 accesses: List the keys, Change the settings, Read the log"
+    assert view.request is not None
+    assert view.request.title == "3 accesses: List the keys, Change the settings, Read the log"
+    assert view.title.text() == "3 accesses at once"  # each is named on its own line below
     assert view.sentence.text() == f"A program on this computer wants these 3 accesses to {hem}:"
     assert lines(view) == [
         f"• List the keys — list the keys on {hem}",

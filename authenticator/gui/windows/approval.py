@@ -584,7 +584,7 @@ class ApprovalView(QWidget):
         self.state = "asking"
         self.code = None
         self._typed = ""
-        self.title.setText(request.title)
+        self.title.setText(self.heading(request))
         self.sentence.setText(self.lead(request) if request.is_bundle else request.text)
         self._fill_renewal(request)
         self._fill_parts(request)
@@ -642,6 +642,15 @@ class ApprovalView(QWidget):
         self.tick(self.ctx.core.clock.now())
         self._hold()
 
+    def heading(self, request: AccessRequest) -> str:
+        """The title: the core's (``List the keys``, ``Renew: List the keys``); for a bundle
+        only how many (``3 accesses at once``) — its lines below name each one, and the core's
+        title naming them all would take the large font over several lines."""
+        if not request.is_bundle:
+            return request.title
+        text = self.tr("{n} accesses at once").format(n=len(request.parts))
+        return self.tr("Renew: {what}").format(what=text) if request.is_renewal else text
+
     def lead(self, request: AccessRequest) -> str:
         """A bundle's sentence above its list, from verified facts only: ``A program on this
         computer wants these 3 accesses to my-hem:``."""
@@ -668,6 +677,7 @@ class ApprovalView(QWidget):
     def _fill_parts(self, request: AccessRequest) -> None:
         for row in self.part_rows:
             self.parts_layout.removeWidget(row)
+            row.hide()  # at once: it is deleted only when the event loop comes round
             row.deleteLater()
         self.part_rows = []
         if request.is_bundle:
@@ -680,6 +690,7 @@ class ApprovalView(QWidget):
     def _fill_write_parts(self, request: AccessRequest) -> None:
         for box in self.part_writes.values():
             self.write_parts_layout.removeWidget(box)
+            box.hide()
             box.deleteLater()
         self.part_writes = {}
         if request.is_bundle:

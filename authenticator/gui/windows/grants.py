@@ -16,11 +16,14 @@ width and end in "…", whole in the tooltip. Everything shown is plain text.
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QFrame,
     QHBoxLayout,
     QPushButton,
+    QScrollArea,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -39,7 +42,7 @@ __all__ = ["GrantsPage", "expires_in", "how_text"]
 
 HEM_COLUMN_MAX = 160
 FORGET_COLUMN_MAX = 200
-RULE_HEM_MAX = 120
+PROGRAM_COLUMN_MAX = 160
 CELL_SLACK = 8
 FORGET_COLUMN = 4
 
@@ -90,12 +93,23 @@ class GrantsPage(QWidget):
         layout.addWidget(self.note)
         self.banner = Banner(self)
         layout.addWidget(self.banner)
+        # both lists in one vertical scroll: each table as tall as its rows
+        self.scroller = QScrollArea(self)
+        self.scroller.setWidgetResizable(True)
+        self.scroller.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroller.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        layout.addWidget(self.scroller, 1)
+        body = QWidget(self.scroller)
+        self.scroller.setWidget(body)
+        layout = QVBoxLayout(body)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(10)
 
-        self.tokens_heading = PlainLabel(self.tr("Tokens handed out"), self)
+        self.tokens_heading = PlainLabel(self.tr("Tokens handed out"), body)
         self.tokens_heading.setProperty("role", "heading")
         layout.addWidget(self.tokens_heading)
         self.tokens = row_table(
-            self,
+            body,
             [
                 self.tr("Who got it"),
                 self.tr("Access"),
@@ -108,43 +122,49 @@ class GrantsPage(QWidget):
         )
         self.tokens.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.tokens.setTabKeyNavigation(False)
-        layout.addWidget(self.tokens, 2)
+        layout.addWidget(self.tokens)
         self.tokens_empty = PlainLabel(
-            self.tr("No token this app handed out is still valid."), self
+            self.tr("No token this app handed out is still valid."), body
         )
         self.tokens_empty.setProperty("role", "muted")
         self.tokens_empty.setWordWrap(True)
         layout.addWidget(self.tokens_empty)
 
-        self.rules_heading = PlainLabel(self.tr("Remembered"), self)
+        self.rules_heading = PlainLabel(self.tr("Remembered"), body)
         self.rules_heading.setProperty("role", "heading")
         layout.addWidget(self.rules_heading)
+        self.rules_note = PlainLabel(self.tr("Every rule also ends when the app locks."), body)
+        self.rules_note.setProperty("role", "muted")
+        self.rules_note.setWordWrap(True)
+        layout.addWidget(self.rules_note)
         self.rules_table = row_table(
-            self,
+            body,
             [
                 self.tr("Program"),
                 self.tr("Rule"),
+                self.tr("Until"),
                 self.tr("Access"),
-                self.tr("HEM"),
                 "",
             ],
             self.tr("Remembered rules"),
-            ["stretch", "stretch", "stretch", RULE_HEM_MAX, FORGET_COLUMN_MAX],
+            [PROGRAM_COLUMN_MAX, "content", "content", "stretch", FORGET_COLUMN_MAX],
         )
         self.rules_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.rules_table.setTabKeyNavigation(False)  # Tab reaches each Forget button
-        layout.addWidget(self.rules_table, 1)
+        layout.addWidget(self.rules_table)
         self.rules_empty = PlainLabel(
             self.tr(
                 "Nothing is remembered: every request is asked. Rules are kept only until "
                 "the app locks."
             ),
-            self,
+            body,
         )
         self.rules_empty.setProperty("role", "muted")
         self.rules_empty.setWordWrap(True)
         layout.addWidget(self.rules_empty)
-        layout.addStretch(0)
+        layout.addStretch(1)
+        for table in (self.tokens, self.rules_table):  # the page scrolls, not the tables
+            table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         ctx.bridge.grantsChanged.connect(self.reload)
         ctx.bridge.lockChanged.connect(self._lock_changed)
 
@@ -211,27 +231,28 @@ class GrantsPage(QWidget):
         forget_width = 0
         for row, rule in enumerate(self.rules):
             program = "\n".join(p for p in (rule.program, rule.path, rule.script) if p)
-            until = fmt.until_text(rule.until, now)
+            until = fmt.until_text(rule.until, now).removeprefix("until ")
             if rule.kind == "renew":
                 kind = self.tr("Renew without asking")
-                text = self.tr("{kind}, {until} or the lock").format(kind=kind, until=until)
+                ends = until
                 why = self.tr(
                     "Renewals of this access are granted without asking — never for longer nor "
                     "wider than approved — until {when} or until the app locks."
                 ).format(when=fmt.date_time(rule.until))
             else:
                 kind = self.tr("Don't ask again")
-                text = self.tr("{kind}, {until}").format(kind=kind, until=until)
+                ends = until
                 why = self.tr(
                     "This access is given again without asking while the approved token is "
                     "valid (until {when}), or until the app locks."
                 ).format(when=fmt.date_time(rule.until))
             access = rule.title + (self.tr(" · read and write") if rule.write else "")
+            access += f" · {rule.hem}"
             values = [
                 _item(rule.program, program),
-                _item(text, why),
-                _item(access, f"{rule.title} ({rule.scope})"),
-                _item(rule.hem),
+                _item(kind, why),
+                _item(ends, why),
+                _item(access, f"{rule.title} ({rule.scope}) on {rule.hem}"),
             ]
             for col, item in enumerate(values):
                 table.setItem(row, col, item)
@@ -262,11 +283,16 @@ class GrantsPage(QWidget):
             # item's transparent focus border take a few pixels of the column)
             table.setColumnWidth(FORGET_COLUMN, forget_width + CELL_SLACK)
         self._show_table(table, self.rules_empty, bool(self.rules))
+        self.rules_note.setVisible(bool(self.rules))
 
     @staticmethod
     def _show_table(table: RowTable, empty: PlainLabel, rows: bool) -> None:
         table.setVisible(rows)
         empty.setVisible(not rows)
+        # as tall as its rows (the page scrolls, not the table)
+        height = table.horizontalHeader().sizeHint().height() + 2 * table.frameWidth()
+        height += sum(table.rowHeight(row) for row in range(table.rowCount()))
+        table.setFixedHeight(height + 1)
 
     def tick(self) -> None:
         """The countdowns, every second (the main window's status tick); a row that ran out

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -187,6 +188,7 @@ class SettingsPage(QWidget):
         for value, label in CODE_MATCHING:
             self.code_matching.addItem(self.tr(label), value)
         self.code_matching.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.code_matching.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)
         self.code_matching.setToolTip(
             self.tr(
                 "The asking terminal shows a two-digit code and you pick it among three before "
