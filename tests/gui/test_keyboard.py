@@ -8,8 +8,13 @@ the requests page (and of the approval view in every state) is used once.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
-from collections.abc import Iterable
+import shutil
+import threading
+from collections.abc import Iterable, Iterator
+from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
@@ -17,13 +22,18 @@ from PySide6.QtGui import QColor, QImage
 from PySide6.QtWidgets import QAbstractButton, QApplication, QLabel, QWidget
 from pytestqt.qtbot import QtBot
 
+from authenticator.core.agent.server import AgentServer
+from authenticator.core.agent_client import AgentClient
 from authenticator.core.app import Core
 from authenticator.emulator.requester import Requester
+from authenticator.emulator.server import RunningEmulator
+from authenticator.errors import UserCancelled
 from authenticator.gui.theme import apply_theme, colors
 from authenticator.gui.windows.main import MainWindow
 from authenticator.gui.windows.unpair import UnpairDialog
 from authenticator.protocol.periods import Period
 from tests.gui.conftest import bring_in, outcome, paired
+from tests.support_emulator import HEM_PASSPHRASE
 
 _MNEMONIC = re.compile(r"&([^&\s])")
 
@@ -255,3 +265,91 @@ def test_every_stop_shows_where_the_focus_is(
         after = _near(listing.viewport().grab().toImage(), focus)
         assert after - before >= row.width() + row.height(), (listing.accessibleName(), after)
     apply_theme(qapp, "light")  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------------------- programs' prompts
+
+
+@pytest.fixture
+def agent(core: Core, emu: RunningEmulator) -> Iterator[AgentServer]:
+    core.pair_direct(core.preview_direct(emu.urls.hems[0]), HEM_PASSPHRASE)
+    directory = Path(f"/tmp/eda-gk-{os.getpid()}")
+    directory.mkdir(mode=0o700, exist_ok=True)
+    server = AgentServer(core, directory / "agent.sock")
+    server.start()
+    yield server
+    server.stop()
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+def walk(qtbot: QtBot, start: QWidget, steps: int) -> list[QWidget | None]:
+    start.setFocus(Qt.FocusReason.TabFocusReason)
+    walked: list[QWidget | None] = []
+    for _ in range(steps):
+        qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
+        walked.append(QApplication.focusWidget())
+    return walked
+
+
+def test_tab_through_the_codes_and_each_scopes_write_access(
+    qtbot: QtBot, window: MainWindow, core: Core, agent: AgentServer
+) -> None:
+    core.update_settings(code_matching="always")
+    window.refresh_screen()
+
+    def program() -> None:
+        with contextlib.suppress(UserCancelled):  # denied at the end
+            AgentClient(agent.path).tokens(
+                ["storage:disk0", "keymgmt:list", "storage:disk1"], write=True, code=35, timeout=60
+            )
+
+    asker = threading.Thread(target=program)
+    asker.start()
+    view = window.requests.view
+    qtbot.waitUntil(lambda: view.request is not None and view.state == "asking", timeout=20_000)
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    QApplication.processEvents()
+    writes = list(view.part_writes.values())
+    expected: list[QWidget | None] = [
+        *view.code_buttons[1:],
+        view.period.focus_target(),
+        *writes,
+        view.approve_button,  # enabled only once a code is picked: Tab skips it until then
+        view.deny_button,
+    ]
+    qtbot.keyClicks(view, "35")  # pick the code first, so Allow is a stop
+    assert view.code == 35
+    qtbot.waitUntil(view.approve_button.isEnabled, timeout=5000)  # the input delay
+    assert walk(qtbot, view.code_buttons[0], len(expected)) == expected
+    letters = visible_mnemonics(window)
+    assert len(letters) == len(set(letters)), letters
+    for request in core.pending():
+        core.deny(request.id)
+    asker.join(60)
+
+
+def test_tab_reaches_the_rules_a_program_may_be_given(
+    qtbot: QtBot, window: MainWindow, core: Core, agent: AgentServer, tmp_path: Path
+) -> None:
+    from tests.gui.test_approval_renewal import SCRIPT, Run, prompt
+
+    script = tmp_path / "tunnel.py"
+    script.write_text(SCRIPT, encoding="utf-8")
+    core.update_settings(agent_remember_program=True, code_matching="off")
+    window.refresh_screen()
+    run = Run(script, agent, "15m", "keymgmt:list")
+    view = prompt(qtbot, window)
+    active(qtbot, window)
+    expected: list[QWidget | None] = [view.remember_box, view.renew_box, view.approve_button]
+    assert walk(qtbot, view.period.focus_target(), 3) == expected
+    letters = dict(
+        zip(("remember", "renew"), mnemonics([view.remember_box, view.renew_box]), strict=True)
+    )
+    assert letters == {"remember": "g", "renew": "u"}
+    qtbot.keyClick(window, Qt.Key.Key_U, Qt.KeyboardModifier.AltModifier)
+    qtbot.waitUntil(view.renew_box.isChecked)  # a mnemonic clicks after a short animation
+    assert view.state == "asking"  # a rule never answers
+    qtbot.keyClick(window, Qt.Key.Key_A, Qt.KeyboardModifier.AltModifier)
+    assert run.result(qtbot)["how"] == "clicked"
+    assert [r.kind for r in core.rules()] == ["renew"]

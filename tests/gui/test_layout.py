@@ -11,12 +11,19 @@ one, every visible widget is checked:
 * a wrapped label is tall enough for its lines (``heightForWidth``);
 * nothing reaches past the right edge of the scroll area it sits in, nor of the window.
 
-The HEMs and History tables never scroll sideways at the default size.
+A program's bundle of eight scopes with the code picker, four drives with write access ticked
+(the longest grant a bundle states: Allow shows it over several lines) and, after Allow, each
+scope's result fit the same way. The HEMs and History tables never scroll sideways at the
+default size.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
+import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QPoint, QSize, Qt
@@ -31,6 +38,8 @@ from PySide6.QtWidgets import (
 )
 from pytestqt.qtbot import QtBot
 
+from authenticator.core.agent.server import AgentServer
+from authenticator.core.agent_client import AgentClient
 from authenticator.core.app import Core
 from authenticator.emulator.requester import Requester
 from authenticator.emulator.server import RunningEmulator
@@ -39,6 +48,7 @@ from authenticator.gui.windows.main import MainWindow
 from authenticator.protocol.periods import Period
 from tests.gui.conftest import bring_in, paired
 from tests.hostile import MIXED
+from tests.support_emulator import HEM_PASSPHRASE
 
 DEFAULT = QSize(980, 660)
 
@@ -211,3 +221,66 @@ def test_the_tables_never_scroll_sideways(
     QApplication.processEvents()
     assert window.history.table.horizontalScrollBar().maximum() == 0
     assert clipped(window.history) == []
+
+
+@pytest.fixture
+def agent(core: Core, emu: RunningEmulator) -> Iterator[AgentServer]:
+    core.pair_direct(core.preview_direct(emu.urls.hems[0]), HEM_PASSPHRASE)
+    directory = Path(f"/tmp/eda-gl-{os.getpid()}")
+    directory.mkdir(mode=0o700, exist_ok=True)
+    server = AgentServer(core, directory / "agent.sock")
+    server.start()
+    yield server
+    server.stop()
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.mark.parametrize("size", ["default", "minimum"])
+def test_a_bundle_with_codes_and_its_results_fit(
+    qtbot: QtBot,
+    font: int,
+    window: MainWindow,
+    *,
+    core: Core,
+    agent: AgentServer,
+    emu: RunningEmulator,
+    theme: str,
+    size: str,
+) -> None:
+    """Eight scopes, four drives with write access ticked (the longest grant a bundle states),
+    the code picker and the warning; then each scope's result after Allow."""
+    core.update_settings(code_matching="always")
+    window.refresh_screen()
+    scopes = [f"storage:disk{i}" for i in range(4)]
+    scopes += ["keymgmt:list", "system:config", "logger:get", "keymgmt:search"]
+    done: list[object] = []
+    asker = threading.Thread(
+        target=lambda: done.append(
+            AgentClient(agent.path).tokens(scopes, write=True, code=42, timeout=60)
+        )
+    )
+    asker.start()
+    view = window.requests.view
+    qtbot.waitUntil(lambda: view.request is not None and view.state == "asking", timeout=20_000)
+    settle(qtbot, window, DEFAULT if size == "default" else window.minimumSize())
+    for box in view.part_writes.values():
+        box.setChecked(True)
+    assert view.pick_code(42)
+    QApplication.processEvents()
+    assert clipped(window) == []
+    grant = view.approve_button.accessibleName()
+    assert grant.startswith("Allow all 8 for 15 min, with write access to storage:disk0, ")
+    shown = view.approve_button.text().replace("&", "").replace("\n", " ")
+    assert shown == grant  # the whole grant, over several lines where it must
+    asking = view.content.height()
+    qtbot.waitUntil(view.approve_button.isEnabled, timeout=5000)
+    emu.emulator.faults.add("/api/auth/ext/token", status=406, times=1)
+    qtbot.mouseClick(view.approve_button, Qt.MouseButton.LeftButton)
+    asker.join(60)
+    qtbot.waitUntil(lambda: view.state == "done", timeout=10_000)
+    QApplication.processEvents()
+    assert clipped(window) == []
+    print(
+        f"\n8 scopes with codes, {size} {theme} font={font or 'platform'}: {asking} px asking, "
+        f"{view.content.height()} px answered, in a {view.scroller.viewport().height()} px view"
+    )

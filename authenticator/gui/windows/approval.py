@@ -44,7 +44,7 @@ from __future__ import annotations
 import itertools
 from typing import Literal
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QFontMetrics, QKeyEvent
 from PySide6.QtWidgets import (
     QBoxLayout,
@@ -203,15 +203,26 @@ class _PartRow(QWidget):
 
 
 class _Width(QObject):
-    """Tells the view the width its content really has (the scroll area's viewport)."""
+    """Tells the view the width its content really has (the scroll area's viewport), and keeps
+    the content's height up to date when the card's own layout changed (a wrapped label shown
+    or grown inside a nested box: Qt re-lays the card out but the content's layout keeps its
+    cached height-for-width of the card, so the scroll area would squeeze it)."""
 
-    def __init__(self, view: ApprovalView) -> None:
+    def __init__(self, view: ApprovalView, viewport: QWidget, height_check: QTimer) -> None:
         super().__init__(view)
         self._view = view
+        self._viewport = viewport
+        self._height_check = height_check
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.Resize:
-            self._view.fit(self._view.scroller.viewport().width())
+        kind = event.type()
+        try:
+            if kind == QEvent.Type.Resize and watched is self._viewport:
+                self._view.fit(self._viewport.width())
+            elif kind == QEvent.Type.LayoutRequest and watched is not self._viewport:
+                self._height_check.start()  # the card or a box in it: once they are laid out
+        except RuntimeError:  # the view is being torn down (its C++ side is gone)
+            pass
         return False
 
 
@@ -479,8 +490,14 @@ class ApprovalView(QWidget):
         self._held.setSingleShot(True)
         self._held.timeout.connect(self._release)
 
-        self._width = _Width(self)
+        self.height_check = QTimer(self)
+        self.height_check.setSingleShot(True)
+        self.height_check.setInterval(0)
+        self.height_check.timeout.connect(self._check_height)
+        self._width = _Width(self, self.scroller.viewport(), self.height_check)
         self.scroller.viewport().installEventFilter(self._width)
+        for box in (self.card, self.answer, self.code_box, self.parts_box, self.write_parts):
+            box.installEventFilter(self._width)
         self.narrow: bool | None = None
 
     def _chain(self) -> None:
@@ -570,6 +587,13 @@ class ApprovalView(QWidget):
         )
         if button.text() != "&" + wrapped:
             button.setText("&" + wrapped)
+
+    def _check_height(self) -> None:
+        """The content as tall as the card now is (see ``_Width``)."""
+        # inner boxes first: each drops its parent layout's cached height-for-width of it
+        for box in (self.code_box, self.parts_box, self.write_parts, self.answer, self.card):
+            box.updateGeometry()
+        QCoreApplication.sendEvent(self.scroller, QEvent(QEvent.Type.LayoutRequest))
 
     def _refit(self) -> None:
         self.fit(self.scroller.viewport().width())
