@@ -262,6 +262,9 @@ class ApprovalView(QWidget):
         outer.addWidget(self.scroller)
         self.content = QWidget(self.scroller)
         self.content.setAutoFillBackground(False)
+        # its height is the card's height for the width (the scroll area asks), never the
+        # layout's looser minimum (a few blank pixels to scroll, with wrapped lines)
+        self.content.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Ignored)
         self.scroller.setWidget(self.content)
         content = QVBoxLayout(self.content)
         content.setContentsMargins(0, 0, 0, 0)
