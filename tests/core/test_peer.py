@@ -64,8 +64,11 @@ def test_a_gone_process_cannot_be_mistaken_for_itself() -> None:
 @pytest.mark.parametrize("pidfd", [True, False])
 def test_exit_is_noticed_with_and_without_a_pidfd(pidfd: bool) -> None:
     proc = subprocess.Popen(["sleep", "60"])
-    # Identify it once it runs ``sleep`` (right after the fork it is still this Python).
-    wait_for(lambda: os.path.basename(os.readlink(f"/proc/{proc.pid}/exe")) == "sleep")
+    # Identify it once it runs ``sleep`` with its arguments in place: right after the fork it is
+    # still this Python, and in the middle of the exec the executable has changed while the stack
+    # and argument addresses are not set yet (a program that connects has finished its exec).
+    wait_for(lambda: Path(f"/proc/{proc.pid}/cmdline").read_bytes() == b"sleep\x0060\x00")
+    identity: PeerIdentity | None = None
     try:
         if pidfd:
             identity = identify_pid(proc.pid)
@@ -82,7 +85,8 @@ def test_exit_is_noticed_with_and_without_a_pidfd(pidfd: bool) -> None:
     finally:
         proc.kill()
         proc.wait(30)
-        identity.close()
+        if identity is not None:
+            identity.close()
 
 
 def test_a_recycled_pid_is_not_the_same_program() -> None:

@@ -67,16 +67,17 @@ def shown(qtbot: QtBot, window: MainWindow, count: int) -> ApprovalView:
     ended on screen before: the view never swaps by itself)."""
     view = window.requests.view
     core = window.ctx.core
-    qtbot.waitUntil(lambda: any(len(r.parts) == count for r in core.pending()), timeout=20_000)
-    qtbot.waitUntil(lambda: view.state != "busy", timeout=20_000)  # an answer on its way
-    if view.state == "done":
-        window.show_request(next(r.id for r in core.pending() if len(r.parts) == count))
-    qtbot.waitUntil(
-        lambda: (
+
+    def on_screen() -> bool:
+        if view.state == "done":  # the person picks the waiting request once the queue shows it
+            waiting = [r.id for r in core.pending() if len(r.parts) == count]
+            if waiting and window.requests.row_lines(waiting[0], 0) is not None:
+                window.show_request(waiting[0])
+        return (
             view.request is not None and view.state == "asking" and len(view.request.parts) == count
-        ),
-        timeout=20_000,
-    )
+        )
+
+    qtbot.waitUntil(on_screen, timeout=20_000)
     QApplication.processEvents()  # new rows are shown by their layout
     return view
 
