@@ -9,8 +9,9 @@ the same stdout (``{"event": …}``); commands come on stdin:
 - ``pair``: the welcome screen's "Pair a HEM…", then the wizard's "Read from the screen" (a real
   grab of the X screen), then "Accept and pair" once the preview shows, then "Done";
   events ``preview`` (with the hostname read), ``paired``, or ``error`` (the wizard's banner);
-- ``approve``: wait for the request on the Requests page, report its ``title``, click the Allow
-  button; events ``asking``, ``approved``;
+- ``approve CODE``: wait for the request on the Requests page, report its ``title`` and the
+  codes offered, click the code button showing ``CODE`` (the one the page shows: code matching),
+  then the Allow button once it is enabled; events ``asking``, ``approved``;
 - ``hide`` / ``visible``: hide the window / wait until it is visible again (a second
   ``--demo`` must bring it back);
 - ``quit``: the tray menu's Quit.
@@ -117,8 +118,8 @@ class Driver(QObject):
             return
         if command == "pair":
             self.pair(window)
-        elif command == "approve":
-            self.approve(window)
+        elif command.startswith("approve "):
+            self.approve(window, command.split()[1])
         elif command == "hide":
             window.hide()
             emit("hidden")
@@ -166,19 +167,26 @@ class Driver(QObject):
             "the welcome screen",
         )
 
-    def approve(self, window: MainWindow) -> None:
+    def approve(self, window: MainWindow, code: str) -> None:
         view = window.requests.view
 
+        def pick() -> None:
+            offered = [b.text() for b in view.code_buttons if b.isVisible()]
+            emit("asking", title=view.title.text(), codes=offered)
+            button = next(
+                (b for b in view.code_buttons if b.isVisible() and b.text() == code), None
+            )
+            if button is None:
+                emit("error", message=f"code {code} is not offered: {offered}")
+                return
+            self.click(button)
+            self.wait(view.approve_button.isEnabled, allow, "Allow once the code is picked")
+
         def allow() -> None:
-            emit("asking", title=view.title.text(), allow=view.approve_button.text())
             self.click(view.approve_button)
             self.wait(lambda: view.state == "done", lambda: emit("approved"), "the approval")
 
-        self.wait(
-            lambda: view.state == "asking" and view.approve_button.isEnabled(),
-            allow,
-            "a request on screen",
-        )
+        self.wait(lambda: view.state == "asking", pick, "a request on screen")
 
 
 def main() -> int:
