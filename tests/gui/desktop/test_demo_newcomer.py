@@ -202,7 +202,8 @@ def test_a_newcomer_gets_a_token_from_the_demo(session: dict[str, str], tmp_path
                 app.send(f"approve {code}")
                 asking = app.expect("asking")
                 assert asking["title"] == label
-                assert code in asking["codes"] and len(asking["codes"]) == 3
+                assert code in asking["codes"]
+                assert len(asking["codes"]) == 3
                 app.expect("approved")
 
                 # 4. The token is on the page.
