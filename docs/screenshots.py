@@ -244,6 +244,15 @@ def run_theme(app: QApplication, theme: str, out: Path) -> list[Path]:
         shoot("approval-ended", window, minimum=True)
         clear()
 
+        rid = ask("system:config")
+        show(rid)
+        view.deny(report=True)  # "I didn't ask for this": the HEM is muted for a while
+        pump(lambda: view.state == "done" and window.requests.mute_bar.isVisible())
+        shoot("approval-reported", window, minimum=True)
+        core.unmute(core.hems()[0].name)
+        pump(lambda: not window.requests.mute_bar.isVisible())
+        clear()
+
         # ------------------------------------------- several scopes, renewal, code matching
         tunnel = Program(
             "wg-provision", pid=51234, path="/usr/local/bin/wg-provision", uid=1000, user="alice",

@@ -145,6 +145,37 @@ def test_report_denies_and_mutes(
     assert core.journal_entries()[0].kind == "request.reported"
     assert core.hems()[0].muted_until is not None
     assert f"Requests from {hem.name} are muted" in window.requests.view.banner.text()
+    # The mute shows where requests are looked for, with its own Unmute.
+    bar = window.requests.mute_bar
+    qtbot.waitUntil(bar.isVisible)
+    until = fmt.until_text(core.hems()[0].muted_until, core.clock.now())
+    assert bar.line.text() == (
+        f"Requests from {hem.name} are muted {until}: they are denied without asking you."
+    )
+    assert window.hems.table.item(0, 6).text() == until
+    qtbot.mouseClick(bar.unmute_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not bar.isVisible(), timeout=10_000)
+    assert core.hems()[0].muted_until is None
+    # no stale "muted" line: the ended request says its HEM's requests are shown again
+    assert window.requests.view.banner.text() == (
+        f"Denied and reported: shut down {hem.name}. Requests from {hem.name} are shown again."
+    )
+    assert window.hems.table.item(0, 6).text() == "no"
+
+
+def test_a_mute_that_runs_out_leaves_every_page(
+    qtbot: QtBot, window: MainWindow, core: Core, requester: Requester, clock: MovableClock
+) -> None:
+    hem = paired(core, requester)
+    core.session.update_pairing(hem.name, muted_until=core.clock.now() + 600)
+    bar = window.requests.mute_bar
+    qtbot.waitUntil(bar.isVisible)
+    assert bar.line.text().startswith(f"Requests from {hem.name} are muted until ")
+    assert window.hems.table.item(0, 6).text().startswith("until ")
+    clock.offset += 601
+    window.requests.tick()
+    assert not bar.isVisible()
+    assert window.hems.table.item(0, 6).text() == "no"
 
 
 def test_countdown_expiry_closes_the_request(

@@ -248,6 +248,8 @@ class ApprovalView(QWidget):
         """The write access the last Allow asked for (write, write_scopes)."""
         self.ended: Outcome | None = None
         """How the request on screen ended when it ended elsewhere (None otherwise)."""
+        self.reported: tuple[str, str] | None = None
+        """(what, HEM) when the request on screen was denied and reported (its HEM muted)."""
         self._others = 0
         self.setAccessibleName(self.tr("Access request"))
         self.setMinimumWidth(MIN_WIDTH)
@@ -608,6 +610,7 @@ class ApprovalView(QWidget):
         self.request = request
         self.grant = None
         self.ended = None
+        self.reported = None
         self.state = "asking"
         self.code = None
         self._typed = ""
@@ -1106,6 +1109,7 @@ class ApprovalView(QWidget):
         what = request.phrase
         if report:
             minutes = self.ctx.core.settings.mute_minutes_after_report
+            self.reported = (what, request.hem)
             self._done(
                 self.tr(
                     "Denied and reported: {what}. Requests from {hem} are muted for {minutes} min."
@@ -1143,6 +1147,19 @@ class ApprovalView(QWidget):
         self._set_enabled(True)
         self.banner.show_message(message, "error")
 
+    def mutes_changed(self, muted: dict[str, int]) -> None:
+        """The reported request's sentence follows its HEM's mute (never a stale "muted")."""
+        if self.reported is None or self.state != "done":
+            return
+        what, hem = self.reported
+        if hem not in muted:
+            self.banner.show_message(
+                self.tr("Denied and reported: {what}. Requests from {hem} are shown again.").format(
+                    what=what, hem=hem
+                ),
+                "info",
+            )
+
     def request_gone(self, request: AccessRequest, outcome: Outcome, message: str) -> None:
         """The core took ``request`` out of the inbox (expired, withdrawn, answered elsewhere):
         when it is the one on screen, say so in place; the view stays on it."""
@@ -1156,6 +1173,7 @@ class ApprovalView(QWidget):
     def clear(self) -> None:
         self.request = None
         self.ended = None
+        self.reported = None
         self.state = "empty"
 
     def _copy_token(self) -> None:

@@ -121,6 +121,8 @@ class MainWindow(QMainWindow):
         self.pages = QStackedWidget(self.app_view)
         self.requests = RequestsPage(ctx, self.pages)
         self.hems = HemsPage(ctx, self.pages)
+        # a mute that runs out leaves the HEMs table too (the mute line watches the clock)
+        self.requests.mute_bar.changed.connect(lambda _muted: self.hems.reload())
         self.history = HistoryPage(ctx, self.pages)
         self.grants = GrantsPage(ctx, self.pages)
         self.settings = SettingsPage(ctx, self.pages)

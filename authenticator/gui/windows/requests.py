@@ -46,6 +46,7 @@ from authenticator.gui.qtfix import emit
 from authenticator.gui.widgets.banner import Banner
 from authenticator.gui.widgets.plain import PlainLabel, tooltip
 from authenticator.gui.windows.approval import ApprovalView
+from authenticator.gui.windows.mutebar import MuteBar
 
 __all__ = ["QUEUE_MIN_WIDTH", "RequestsPage", "fit_row", "row_title", "who_and_where"]
 
@@ -160,6 +161,8 @@ class RequestsPage(QWidget):
         layout.addLayout(header)
         self.banner = Banner(self)
         layout.addWidget(self.banner)
+        self.mute_bar = MuteBar(ctx, self)
+        layout.addWidget(self.mute_bar)
 
         self.split = QSplitter(Qt.Orientation.Horizontal, self)
         self.split.setChildrenCollapsible(False)
@@ -186,6 +189,7 @@ class RequestsPage(QWidget):
         self.empty.setWordWrap(True)
         self.view = ApprovalView(ctx, self.stack)
         self.view.nextRequested.connect(self.show_next)
+        self.mute_bar.changed.connect(self.view.mutes_changed)
         self.view.finished.connect(lambda _: self._sync_selection())
         self.stack.addWidget(self.empty)
         self.stack.addWidget(self.view)
@@ -217,6 +221,7 @@ class RequestsPage(QWidget):
         for request in self.ctx.core.pending():
             self.add(request)
         self._update_visibility()
+        self.mute_bar.reload()
 
     @contextmanager
     def _programmatic(self) -> Iterator[None]:
@@ -384,6 +389,7 @@ class RequestsPage(QWidget):
             # redraws only the rows on screen, however many requests wait.
             self.list.viewport().update()
         self.view.tick(now)
+        self.mute_bar.tick(now)
 
     # ------------------------------------------------------------------ actions
 
