@@ -71,10 +71,14 @@ def shots(tmp_path: Path) -> Path:
 
 def launch(session: WaylandSession, home: Path, logind: FakeLogind) -> ChildApp:
     app = start_app(session, home, system_bus=logind.address)
-    ready = app.expect("ready")
-    assert ready["platform"] == "wayland"
-    app.send("unlock")
-    app.expect("lock", locked=False)
+    try:
+        ready = app.expect("ready")
+        assert ready["platform"] == "wayland"
+        app.send("unlock")
+        app.expect("lock", locked=False)
+    except BaseException:
+        app.stop()  # a start that failed leaves no process behind for later tests to trip on
+        raise
     return app
 
 
