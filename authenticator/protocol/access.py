@@ -115,10 +115,6 @@ class IpInfo:
             ip=part("ip", LIMITS.ip),
         )
 
-    def claim(self) -> Outside:
-        """The location as a row of outside text (``Location — reported by the broker``)."""
-        return Outside(self.describe(), Origin.BROKER)
-
     def describe(self) -> str:
         """``Warsaw, PL · 203.0.113.7`` (or as much of it as is known)."""
         place = ", ".join(p for p in (self.city, self.country) if p)
