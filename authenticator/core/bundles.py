@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from authenticator.core.netfactory import NetFactory
+from authenticator.core.pairings import keys_of
 from authenticator.core.routes import Delivered, LocalRoute, Source
 from authenticator.errors import AuthenticatorError, StateError
 from authenticator.protocol.periods import Period
@@ -73,13 +74,14 @@ class BundleRoute:
         if len(granted) != len(self.parts):
             raise StateError("Each scope of this request needs its own answer.")
 
+        keys = keys_of(rec)  # derived once for every part (each X25519 costs ~40 µs)
+
         def redeem(pair: tuple[LocalRoute, str]) -> Delivered:
             part, scope = pair
             try:
-                (delivered,) = part.answer(net, rec, granted=(scope,), period=period, base=base)
+                return Delivered(part.redeem(net, rec, scope, period, base, keys=keys))
             except AuthenticatorError as exc:
                 return Delivered(error=exc)
-            return delivered
 
         with ThreadPoolExecutor(len(self.parts), thread_name_prefix="redeem") as pool:
             done = tuple(pool.map(redeem, zip(self.parts, granted, strict=True)))

@@ -35,6 +35,7 @@ from authenticator.errors import (
 from authenticator.protocol.access import (
     AuthReq,
     BrokerEvent,
+    PairingKeys,
     allow_body,
     authreply_mac,
     build_authreply,
@@ -239,11 +240,20 @@ class _AtTheHem:
     def mutable(self) -> bool:
         return False
 
-    def _redeem(
-        self, net: NetFactory, rec: PairingRecord, granted: str, period: Period, base: int
+    def redeem(
+        self,
+        net: NetFactory,
+        rec: PairingRecord,
+        granted: str,
+        period: Period,
+        base: int,
+        *,
+        keys: PairingKeys | None = None,
     ) -> str:
+        """The HEM's token for ``granted``; ``keys``: the pairing's keys when the caller already
+        derived them (a bundle redeems every part with one derivation)."""
         authreply = build_authreply(
-            keys_of(rec), jti=self.jti, granted=granted, period=period, now=base
+            keys or keys_of(rec), jti=self.jti, granted=granted, period=period, now=base
         )
         with net.hem(hem_url_of(rec), pinned_cert=pinned_cert_of(rec)) as hem:
             return hem.ext_token(authreply)
@@ -286,7 +296,7 @@ class LocalRoute(_AtTheHem):
         period: Period,
         base: int,
     ) -> tuple[Delivered, ...]:
-        return (Delivered(self._redeem(net, rec, only(granted), period, base)),)
+        return (Delivered(self.redeem(net, rec, only(granted), period, base)),)
 
     def withdrawn(self) -> str:
         return "The program withdrew its request."
@@ -315,7 +325,7 @@ class PastedRoute(_AtTheHem):
         period: Period,
         base: int,
     ) -> tuple[Delivered, ...]:
-        return (Delivered(self._redeem(net, rec, only(granted), period, base)),)
+        return (Delivered(self.redeem(net, rec, only(granted), period, base)),)
 
     def withdrawn(self) -> str:
         return "The pasted request was closed."

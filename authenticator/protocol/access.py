@@ -77,8 +77,9 @@ class PairingKeys:
         """``S1 = X25519(aid_prv, eid)``, the pairing secret."""
         return self.aid.exchange(self.eid)
 
-    def master(self, jti: str) -> bytes:
-        return event_master(self.s1, b64decode(jti, what="request id (jti)"))
+    def master(self, jti: str, s1: bytes | None = None) -> bytes:
+        """The per-event master of ``jti`` (``s1``: :attr:`s1` when the caller has it already)."""
+        return event_master(s1 or self.s1, b64decode(jti, what="request id (jti)"))
 
     def owns_pid(self, pid: str) -> bool:
         """Whether ``pid`` names this pairing, whatever base64 flavour it is written in."""
@@ -283,6 +284,7 @@ def granted_scope(requested: str, *, write: bool) -> str:
 def build_authreply(keys: PairingKeys, *, jti: str, granted: str, period: Period, now: int) -> str:
     """The ``authreply`` (§5.6): payload ``aud, jti, exp, iat, pid, iss, scope`` in this order,
     the granted scope sealed under the same per-event master, signed with ``S1``."""
+    s1 = keys.s1  # one X25519 for the seal and the signature
     payload = {
         "aud": keys.eid.b64,
         "jti": jti,
@@ -290,9 +292,9 @@ def build_authreply(keys: PairingKeys, *, jti: str, granted: str, period: Period
         "iat": now,
         "pid": keys.pid,
         "iss": keys.aid.public.b64,
-        "scope": seal_scope(keys.master(jti), granted),
+        "scope": seal_scope(keys.master(jti, s1), granted),
     }
-    return encode(payload, keys.s1)
+    return encode(payload, s1)
 
 
 def authreply_mac(aid: KeyPair, epk: PublicKey, authreply: str) -> str:
