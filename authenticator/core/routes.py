@@ -258,6 +258,17 @@ class _AtTheHem:
         with net.hem(hem_url_of(rec), pinned_cert=pinned_cert_of(rec)) as hem:
             return hem.ext_token(authreply)
 
+    def answer(
+        self,
+        net: NetFactory,
+        rec: PairingRecord,
+        *,
+        granted: Sequence[str],
+        period: Period,
+        base: int,
+    ) -> tuple[Delivered, ...]:
+        return (Delivered(self.redeem(net, rec, only(granted), period, base)),)
+
     def refuse(self, net: NetFactory) -> str:
         return ""  # the HEM has no "deny": the request simply expires there
 
@@ -287,17 +298,6 @@ class LocalRoute(_AtTheHem):
         # granted period by the clock that enforces it, whichever way the HEM drifts.
         return grant_base(now, self.reading)
 
-    def answer(
-        self,
-        net: NetFactory,
-        rec: PairingRecord,
-        *,
-        granted: Sequence[str],
-        period: Period,
-        base: int,
-    ) -> tuple[Delivered, ...]:
-        return (Delivered(self.redeem(net, rec, only(granted), period, base)),)
-
     def withdrawn(self) -> str:
         return "The program withdrew its request."
 
@@ -315,17 +315,6 @@ class PastedRoute(_AtTheHem):
 
     def grant_base(self, now: int) -> int:
         return now
-
-    def answer(
-        self,
-        net: NetFactory,
-        rec: PairingRecord,
-        *,
-        granted: Sequence[str],
-        period: Period,
-        base: int,
-    ) -> tuple[Delivered, ...]:
-        return (Delivered(self.redeem(net, rec, only(granted), period, base)),)
 
     def withdrawn(self) -> str:
         return "The pasted request was closed."
