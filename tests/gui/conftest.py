@@ -9,15 +9,20 @@ always ``qtbot.waitUntil`` / ``waitSignal`` (the other side works over HTTP).
 
 from __future__ import annotations
 
+import os
+import shutil
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from pytestqt.qtbot import QtBot
 
+from authenticator.core.agent.server import AgentServer
 from authenticator.core.app import Core
 from authenticator.core.model import HemView
+from authenticator.core.peer import identify_pid
 from authenticator.emulator.requester import AccessResult, AccessSession, Requester
 from authenticator.emulator.server import RunningEmulator
 from authenticator.gui.bridge import Bridge
@@ -26,7 +31,10 @@ from authenticator.gui.context import AppContext
 from authenticator.gui.tasks import TaskRunner
 from authenticator.gui.theme import apply_theme
 from authenticator.gui.windows.main import MainWindow
-from tests.support_emulator import PASSPHRASE, make_core, pair_by_qr
+from tests.support_emulator import HEM_PASSPHRASE, PASSPHRASE, make_core, pair_by_qr
+
+IN_SSH = identify_pid(os.getpid()).remote is not None
+"""Run from an SSH session, every program here is remote: code matching would apply to all."""
 
 
 class MovableClock:
@@ -90,3 +98,31 @@ def outcome(qtbot: QtBot, session: AccessSession) -> AccessResult:
     """Wait (over HTTP) until the Manager's request is no longer pending."""
     qtbot.waitUntil(lambda: session.poll().state != "pending", timeout=10_000)
     return session.result
+
+
+@contextmanager
+def agent_for(
+    core: Core,
+    emu: RunningEmulator,
+    tag: str,
+    *,
+    code_matching: str | None = None,
+    name: str | None = None,
+) -> Iterator[AgentServer]:
+    """The app's agent on a socket of its own (``/tmp/eda-<tag>-<pid>``), the core paired
+    directly with the emulator's first HEM (as ``name``). ``code_matching``: the setting to use;
+    by default it is turned off only when the suite runs in an SSH session."""
+    if code_matching is not None:
+        core.update_settings(code_matching=code_matching)
+    elif IN_SSH:
+        core.update_settings(code_matching="off")  # every program here would be remote
+    core.pair_direct(core.preview_direct(emu.urls.hems[0]), HEM_PASSPHRASE, name=name)
+    directory = Path(f"/tmp/eda-{tag}-{os.getpid()}")
+    directory.mkdir(mode=0o700, exist_ok=True)
+    server = AgentServer(core, directory / "agent.sock")
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(directory, ignore_errors=True)

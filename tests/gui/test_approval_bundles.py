@@ -4,8 +4,6 @@ all, write access per scope, and — after the click — each scope's own result
 
 from __future__ import annotations
 
-import os
-import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,31 +18,20 @@ from authenticator.core.agent.protocol import BundleAnswer
 from authenticator.core.agent.server import AgentServer
 from authenticator.core.agent_client import AgentClient
 from authenticator.core.app import Core
-from authenticator.core.peer import identify_pid
 from authenticator.emulator.requester import Requester
 from authenticator.emulator.server import RunningEmulator
 from authenticator.errors import UserCancelled
 from authenticator.gui.windows.approval import ApprovalView
 from authenticator.gui.windows.main import MainWindow
 from authenticator.protocol.periods import Period
+from tests.gui.conftest import agent_for
 from tests.hostile import MARK, MIXED
-from tests.support_emulator import HEM_PASSPHRASE
-
-IN_SSH = identify_pid(os.getpid()).remote is not None
 
 
 @pytest.fixture
 def agent(core: Core, emu: RunningEmulator) -> Iterator[AgentServer]:
-    if IN_SSH:
-        core.update_settings(code_matching="off")  # every program here would be remote
-    core.pair_direct(core.preview_direct(emu.urls.hems[0]), HEM_PASSPHRASE)
-    directory = Path(f"/tmp/eda-gb-{os.getpid()}")
-    directory.mkdir(mode=0o700, exist_ok=True)
-    server = AgentServer(core, directory / "agent.sock")
-    server.start()
-    yield server
-    server.stop()
-    shutil.rmtree(directory, ignore_errors=True)
+    with agent_for(core, emu, "gb") as server:
+        yield server
 
 
 def ask(path: Path, scopes: list[str], **kw: object) -> tuple[threading.Thread, list[object]]:

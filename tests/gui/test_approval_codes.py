@@ -4,8 +4,6 @@ codes are reachable with the mouse, with Tab and by typing their digits."""
 
 from __future__ import annotations
 
-import os
-import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,22 +22,14 @@ from authenticator.emulator.server import RunningEmulator
 from authenticator.errors import UserCancelled
 from authenticator.gui.windows.approval import ApprovalView
 from authenticator.gui.windows.main import MainWindow
-from tests.gui.conftest import bring_in, outcome, paired
+from tests.gui.conftest import agent_for, bring_in, outcome, paired
 from tests.hostile import MIXED
-from tests.support_emulator import HEM_PASSPHRASE
 
 
 @pytest.fixture
 def agent(core: Core, emu: RunningEmulator) -> Iterator[AgentServer]:
-    core.update_settings(code_matching="always")  # every program must show a code
-    core.pair_direct(core.preview_direct(emu.urls.hems[0]), HEM_PASSPHRASE)
-    directory = Path(f"/tmp/eda-gc-{os.getpid()}")
-    directory.mkdir(mode=0o700, exist_ok=True)
-    server = AgentServer(core, directory / "agent.sock")
-    server.start()
-    yield server
-    server.stop()
-    shutil.rmtree(directory, ignore_errors=True)
+    with agent_for(core, emu, "gc", code_matching="always") as server:
+        yield server
 
 
 def ask(path: Path, code: int) -> tuple[threading.Thread, list[object]]:

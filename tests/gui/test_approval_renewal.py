@@ -5,8 +5,6 @@ access it still holds; the prompt says "Renew" and until when it holds it, and t
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import sys
 import threading
@@ -21,14 +19,12 @@ from pytestqt.qtbot import QtBot
 
 from authenticator.core.agent.server import AgentServer
 from authenticator.core.app import Core
-from authenticator.core.peer import identify_pid
 from authenticator.emulator.server import RunningEmulator
 from authenticator.gui import fmt
 from authenticator.gui.windows.approval import ApprovalView
 from authenticator.gui.windows.main import MainWindow
-from tests.support_emulator import HEM_PASSPHRASE, PASSPHRASE
-
-IN_SSH = identify_pid(os.getpid()).remote is not None
+from tests.gui.conftest import agent_for
+from tests.support_emulator import PASSPHRASE
 
 SCRIPT = """
 import json, sys
@@ -45,16 +41,8 @@ print(json.dumps({"how": a.how, "renewed_until": a.renewed_until, "scopes": list
 
 @pytest.fixture
 def agent(core: Core, emu: RunningEmulator) -> Iterator[AgentServer]:
-    if IN_SSH:
-        core.update_settings(code_matching="off")  # every program here would be remote
-    core.pair_direct(core.preview_direct(emu.urls.hems[0]), HEM_PASSPHRASE)
-    directory = Path(f"/tmp/eda-gr-{os.getpid()}")
-    directory.mkdir(mode=0o700, exist_ok=True)
-    server = AgentServer(core, directory / "agent.sock")
-    server.start()
-    yield server
-    server.stop()
-    shutil.rmtree(directory, ignore_errors=True)
+    with agent_for(core, emu, "gr") as server:
+        yield server
 
 
 @pytest.fixture

@@ -4,8 +4,6 @@ remembered rules with Forget, and the honest note that the HEM cannot revoke a t
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,44 +15,23 @@ from pytestqt.qtbot import QtBot
 from authenticator.core.agent.server import AgentServer
 from authenticator.core.app import Core
 from authenticator.core.grants import REVOCATION_NOTE
-from authenticator.core.peer import identify_pid
 from authenticator.emulator.requester import Requester
 from authenticator.emulator.server import RunningEmulator
 from authenticator.gui import fmt
 from authenticator.gui.windows.grants import GrantsPage, expires_in
 from authenticator.gui.windows.main import MainWindow
 from authenticator.protocol.periods import Period
-from tests.gui.conftest import MovableClock, paired
-from tests.gui.test_approval_renewal import Run, allow, prompt, tick
+from tests.gui.conftest import MovableClock, agent_for, paired
+from tests.gui.test_approval_renewal import SCRIPT, Run, allow, prompt, tick
 from tests.gui.test_layout import clipped, settle
 from tests.hostile import MARK, MIXED
-from tests.support_emulator import HEM_PASSPHRASE, PASSPHRASE, ask
-
-IN_SSH = identify_pid(os.getpid()).remote is not None
-SCRIPT = """
-import json, sys
-from pathlib import Path
-from authenticator.core.agent_client import AgentClient
-from authenticator.protocol.periods import Period
-a = AgentClient(Path(sys.argv[1])).tokens(
-    sys.argv[3].split(","), period=Period.parse(sys.argv[2]), timeout=60
-)
-print(json.dumps({"how": a.how, "renewed_until": a.renewed_until, "scopes": list(a.tokens())}))
-"""
+from tests.support_emulator import PASSPHRASE, ask
 
 
 @pytest.fixture
 def agent(core: Core, emu: RunningEmulator) -> Iterator[AgentServer]:
-    if IN_SSH:
-        core.update_settings(code_matching="off")  # every program here would be remote
-    core.pair_direct(core.preview_direct(emu.urls.hems[0]), HEM_PASSPHRASE, name="desk-hem")
-    directory = Path(f"/tmp/eda-gg-{os.getpid()}")
-    directory.mkdir(mode=0o700, exist_ok=True)
-    server = AgentServer(core, directory / "agent.sock")
-    server.start()
-    yield server
-    server.stop()
-    shutil.rmtree(directory, ignore_errors=True)
+    with agent_for(core, emu, "gg", name="desk-hem") as server:
+        yield server
 
 
 @pytest.fixture
